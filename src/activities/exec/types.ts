@@ -1,0 +1,32 @@
+// The exec layer's contract: where a script runs and what comes back.
+
+/** Where a script runs: a Proxmox host over SSH, a VM through the guest agent, or an LXC. */
+export type Target =
+  | { kind: 'host'; host: string }
+  | { kind: 'vm'; host: string; vmid: number }
+  | { kind: 'lxc'; host: string; ctid: number };
+
+export interface RunOptions {
+  /** Upper bound for the command; for a VM it is also passed to `qm guest exec --timeout`. Default 60 s. */
+  timeoutMs?: number;
+  /** Values to mask (as `***`) in every error message this call produces. */
+  secrets?: string[];
+  /** Aborting closes the SSH channel (activity cancellation). */
+  signal?: AbortSignal;
+  /** Called every few seconds while the command runs (activities heartbeat from it). */
+  onProgress?: () => void;
+}
+
+export interface CommandResult {
+  /** The command's own exit code (for a VM: the guest's `exitcode`, not qm's). null when killed by a signal. */
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Executor {
+  run(target: Target, script: string, options?: RunOptions): Promise<CommandResult>;
+  /** Closes every pooled connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+// The inventory: everything about one homelab that the runbooks need. Nothing of a real lab is
+// hard-coded in src/; it lives in an inventory file validated by this schema.
+import { z } from 'zod';
+
+/** Names that reach a shell or a Kubernetes object: DNS-label-ish, no metacharacters. */
+export const nameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -)');
+
+const fingerprintSchema = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must look like OpenSSH "SHA256:<43 base64 chars>"');
+
+const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of safe characters');
+
+export const hostSchema = z.strictObject({
+  /** IP or DNS name the worker dials. */
+  address: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).optional(),
+  /** Pinned host key fingerprints (any one may match). Used in addition to ssh.knownHostsPath. */
+  hostKeyFingerprints: z.array(fingerprintSchema).optional(),
+});
+
+export const k3sNodeSchema = z.strictObject({
+  /** Proxmox host (key of `hosts`) that runs this node's VM. */
+  host: nameSchema,
+  vmid: z.number().int().min(100).max(999_999_999),
+  /** The node's IP: K3S_URL and the etcd peer URL use it. */
+  address: z.string().regex(/^[0-9.]+$|^[0-9a-fA-F:]+$/, 'must be an IP address'),
+  /** Where etcdctl reaches this node's etcd from inside the VM. K3s listens on 127.0.0.1:2379. */
+  etcdEndpoint: z.url().default('https://127.0.0.1:2379'),
+  /** Needs PCIe passthrough on its Proxmox host (IOMMU groups must exist). */
+  gpuPassthrough: z.boolean().default(false),
+});
+
+export const etcdTlsSchema = z.strictObject({
+  caCert: absolutePath.default('/var/lib/rancher/k3s/server/tls/etcd/server-ca.crt'),
+  cert: absolutePath.default('/var/lib/rancher/k3s/server/tls/etcd/client.crt'),
+  key: absolutePath.default('/var/lib/rancher/k3s/server/tls/etcd/client.key'),
+});
+
+export const inventorySchema = z
+  .strictObject({
+    ssh: z
+      .strictObject({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('root'),
+        /** Private key file; without it the worker uses the agent at $SSH_AUTH_SOCK. */
+        privateKeyPath: z.string().min(1).optional(),
+        /** OpenSSH known_hosts file used to pin host keys. */
+        knownHostsPath: z.string().min(1).optional(),
+        readyTimeoutMs: z.number().int().positive().default(10_000),
+        keepaliveIntervalMs: z.number().int().positive().default(5_000),
+      })
+      .prefault({}),
+    hosts: z.record(nameSchema, hostSchema),
+    k3s: z.strictObject({
+      /** URL of the K3s install script (https://get.k3s.io, or the lab's loopback copy). */
+      installScriptUrl: z.url().default('https://get.k3s.io'),
+      apiPort: z.number().int().min(1).max(65535).default(6443),
+      etcd: etcdTlsSchema.prefault({}),
+      nodes: z.record(nameSchema, k3sNodeSchema),
+    }),
+    /** Who may approve a gate (the `by` of an approval). */
+    approvers: z.array(z.string().min(1)).min(1),
+  })
+  .superRefine((inv, ctx) => {
+    for (const [name, node] of Object.entries(inv.k3s.nodes)) {
+      if (!(node.host in inv.hosts)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['k3s', 'nodes', name, 'host'],
+          message: `unknown host "${node.host}" (hosts: ${Object.keys(inv.hosts).join(', ')})`,
+        });
+      }
+    }
+    const hasPins = Object.values(inv.hosts).every((h) => h.hostKeyFingerprints?.length);
+    if (!inv.ssh.knownHostsPath && !hasPins) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ssh', 'knownHostsPath'],
+        message: 'host keys must be pinned: set ssh.knownHostsPath or hostKeyFingerprints on every host',
+      });
+    }
+  });
+
+export type Inventory = z.infer<typeof inventorySchema>;
+export type InventoryHost = z.infer<typeof hostSchema>;
+export type K3sNode = z.infer<typeof k3sNodeSchema>;
