@@ -1,0 +1,65 @@
+// What every activity needs: the inventory and the exec layer, created once per worker.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Inventory, K3sNode } from '../inventory/schema';
+import type { CommandResult, Executor, RunOptions, Target } from './exec/types';
+
+export interface ActivityDeps {
+  inventory: Inventory;
+  exec: Executor;
+}
+
+export interface NodeRef {
+  name: string;
+  node: K3sNode;
+  target: Target;
+}
+
+/** A K3s node from the inventory, or a non-retryable BadInput listing the known ones. */
+export function nodeRef(inventory: Inventory, name: string): NodeRef {
+  const node = inventory.k3s.nodes[name];
+  if (!node) {
+    throw ApplicationFailure.nonRetryable(
+      `unknown K3s node "${name}" (inventory has: ${Object.keys(inventory.k3s.nodes).join(', ')})`,
+      'BadInput',
+    );
+  }
+  return { name, node, target: { kind: 'vm', host: node.host, vmid: node.vmid } };
+}
+
+/** Run options bound to the current activity: heartbeat while running, close the channel on cancel. */
+export function activityRunOptions(extra: RunOptions = {}): RunOptions {
+  try {
+    const ctx = Context.current();
+    return { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat(), ...extra };
+  } catch {
+    return extra; // not inside an activity (unit tests)
+  }
+}
+
+export function describeTarget(t: Target): string {
+  if (t.kind === 'vm') return `${t.host} VM ${t.vmid}`;
+  if (t.kind === 'lxc') return `${t.host} CT ${t.ctid}`;
+  return t.host;
+}
+
+/** Runs a script and insists on exit 0; the error names the target and quotes stderr. */
+export async function runOk(deps: ActivityDeps, target: Target, script: string, extra: RunOptions = {}): Promise<CommandResult> {
+  const res = await deps.exec.run(target, script, activityRunOptions(extra));
+  if (res.exitCode !== 0) {
+    throw new Error(
+      `on ${describeTarget(target)}: \`${firstLine(script)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout)}`,
+    );
+  }
+  return res;
+}
+
+export function tail(text: string, max = 400): string {
+  const t = text.trim();
+  return t.length > max ? `…${t.slice(-max)}` : t;
+}
+
+function firstLine(script: string): string {
+  const line = script.split('\n')[0] ?? '';
+  return line.length > 120 ? `${line.slice(0, 120)}…` : line;
+}

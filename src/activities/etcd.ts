@@ -1,0 +1,167 @@
+// etcd as K3s runs it: cluster health with the quorum arithmetic, the stale member, the new member.
+import { heartbeat, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { nodeRef, runOk, type ActivityDeps, type NodeRef } from './deps';
+import { etcdctl } from './k3s/commands';
+import { parseEndpointHealthJson, parseMemberListJson, type EtcdMember } from './parse/etcdctl';
+import { activityRunOptions } from './deps';
+
+export interface ClusterView {
+  members: EtcdMember[];
+  health: Map<string, boolean>; // by client URL
+}
+
+export interface StaleMember {
+  id: string;
+  name: string;
+  peerURL: string;
+}
+
+/** The members of `node`: by K3s's `<node>-<8 hex>` name, or by a peer URL on the node's address. */
+export function membersOf(members: EtcdMember[], ref: NodeRef): EtcdMember[] {
+  return members.filter(
+    (m) => m.name.startsWith(`${ref.name}-`) || m.peerURLs.some((u) => hostOf(u) === ref.node.address),
+  );
+}
+
+export function quorumOf(size: number): number {
+  return Math.floor(size / 2) + 1;
+}
+
+export function etcdActivities(deps: ActivityDeps) {
+  /** member list + endpoint health, read through `reader`'s VM with K3s's client certificate. */
+  async function view(reader: NodeRef): Promise<ClusterView> {
+    const list = await runOk(deps, reader.target, etcdctl(deps.inventory, reader.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
+    const members = parseMemberListJson(list.stdout);
+    // exits 1 when any endpoint is unhealthy, but the JSON on stdout still lists every endpoint
+    const healthRes = await deps.exec.run(
+      reader.target,
+      etcdctl(deps.inventory, reader.node.etcdEndpoint, ['endpoint', 'health', '--cluster', '-w', 'json']),
+      activityRunOptions({ timeoutMs: 60_000 }),
+    );
+    const health = new Map(parseEndpointHealthJson(healthRes.stdout).map((h) => [h.endpoint, h.health] as const));
+    return { members, health };
+  }
+
+  const healthy = (v: ClusterView, m: EtcdMember) => m.clientURLs.length > 0 && m.clientURLs.every((u) => v.health.get(u) === true);
+  const describe = (v: ClusterView, m: EtcdMember) =>
+    `${m.id} ${m.name || '(unstarted)'} ${m.peerURLs.join(',')}${m.isLearner ? ' learner' : ''}: ${healthy(v, m) ? 'healthy' : 'NOT healthy'}`;
+
+  /** The first other node whose VM answers etcdctl. */
+  async function firstReader(node: string): Promise<{ reader: NodeRef; view: ClusterView }> {
+    const errors: string[] = [];
+    for (const peer of Object.keys(deps.inventory.k3s.nodes).filter((n) => n !== node)) {
+      const ref = nodeRef(deps.inventory, peer);
+      try {
+        return { reader: ref, view: await view(ref) };
+      } catch (err) {
+        errors.push(`${peer}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`no other K3s server answers etcdctl: ${errors.join('; ')}`);
+  }
+
+  return {
+    /** Every other member healthy, and quorum kept before and after removing the stale node's member. */
+    async checkClusterHealth({ node }: { node: string }) {
+      const target = nodeRef(deps.inventory, node);
+      const { reader, view: v } = await firstReader(node);
+      const mine = new Set(membersOf(v.members, target).map((m) => m.id));
+      const others = v.members.filter((m) => !mine.has(m.id));
+      const healthyOthers = others.filter((m) => healthy(v, m)).length;
+      const before = { members: v.members.length, quorum: quorumOf(v.members.length), healthy: healthyOthers };
+      const afterSize = v.members.length - mine.size;
+      const after = { members: afterSize, quorum: quorumOf(afterSize), healthy: healthyOthers };
+      const evidence = [
+        `read through ${reader.name} (${reader.node.etcdEndpoint})`,
+        ...v.members.map((m) => describe(v, m)),
+        `before removal: ${before.members} members, quorum ${before.quorum}, ${before.healthy} healthy besides ${node}`,
+        `after removal: ${after.members} members, quorum ${after.quorum}, tolerates ${Math.max(0, after.healthy - after.quorum)} more failure(s)`,
+      ];
+      if (healthyOthers < before.quorum) {
+        throw ApplicationFailure.nonRetryable(
+          `etcd has no quorum (${healthyOthers} healthy of ${before.members}, quorum ${before.quorum}): this needs disaster recovery, not a rejoin`,
+          'NoQuorum',
+          ...evidence,
+        );
+      }
+      const sick = others.filter((m) => !healthy(v, m));
+      if (sick.length > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `the rest of the cluster must be healthy before a member is removed; unhealthy: ${sick.map((m) => m.name || m.id).join(', ')}`,
+          'ClusterUnhealthy',
+          ...evidence,
+        );
+      }
+      return { healthyNode: reader.name, before, after, evidence };
+    },
+
+    /** The stale member of `node` (name prefix or peer URL), with its hex ID; null when already gone. */
+    async identifyStaleMember({ node, healthyNode }: { node: string; healthyNode: string }) {
+      const target = nodeRef(deps.inventory, node);
+      const v = await view(nodeRef(deps.inventory, healthyNode));
+      const mine = membersOf(v.members, target);
+      if (mine.length === 0) {
+        return { member: null as StaleMember | null, evidence: [`no etcd member of ${node} is listed (already removed)`] };
+      }
+      if (mine.length > 1) {
+        throw ApplicationFailure.nonRetryable(
+          `${mine.length} etcd members match ${node} (${mine.map((m) => `${m.id} ${m.name}`).join(', ')}): resolve by hand`,
+          'Ambiguous',
+        );
+      }
+      const m = mine[0]!;
+      if (healthy(v, m)) {
+        throw ApplicationFailure.nonRetryable(
+          `${node}'s etcd member ${m.id} (${m.name}) is healthy: there is nothing to rejoin`,
+          'NothingToRejoin',
+        );
+      }
+      const member: StaleMember = { id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '' };
+      return {
+        member,
+        evidence: [`stale member: ID ${m.id}, name ${m.name || '(unstarted)'}, peer URL ${member.peerURL}, not healthy`],
+      };
+    },
+
+    /** The new member is started (not a learner) under a new ID, the old ID is gone, every endpoint healthy. */
+    async verifyRejoined({ node, healthyNode, oldMemberId }: { node: string; healthyNode: string; oldMemberId: string | null }) {
+      const target = nodeRef(deps.inventory, node);
+      const reader = nodeRef(deps.inventory, healthyNode);
+      const deadline = Date.now() + 120_000;
+      let problem = '';
+      for (;;) {
+        const v = await view(reader);
+        const mine = membersOf(v.members, target);
+        const fresh = mine.find((m) => m.id !== oldMemberId && m.name !== '' && !m.isLearner);
+        const sick = v.members.filter((m) => !healthy(v, m));
+        problem =
+          oldMemberId && v.members.some((m) => m.id === oldMemberId) ? `old member ${oldMemberId} is still listed`
+          : !fresh ? `no started, promoted member of ${node} yet (${mine.map((m) => describe(v, m)).join('; ') || 'none listed'})`
+          : sick.length ? `unhealthy: ${sick.map((m) => describe(v, m)).join('; ')}`
+          : '';
+        if (!problem) {
+          return {
+            memberId: fresh!.id,
+            evidence: [
+              `${node} joined as ${fresh!.id} (${fresh!.name})${oldMemberId ? `, old ID ${oldMemberId} gone` : ''}`,
+              `${v.members.length} members, all healthy`,
+              ...v.members.map((m) => describe(v, m)),
+            ],
+          };
+        }
+        if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`etcd did not settle: ${problem}`, 'NotRejoined');
+        heartbeat(problem);
+        await sleep(2_000);
+      }
+    },
+  };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,19 @@
+// Every activity the worker registers, bound to one inventory and one exec layer.
+import type { ActivityDeps } from './deps';
+import { etcdActivities } from './etcd';
+import { inventoryActivities } from './inventory';
+import { k3sActivities } from './k3s/activities';
+import { proxmoxActivities } from './proxmox';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...inventoryActivities(deps),
+    ...proxmoxActivities(deps),
+    ...etcdActivities(deps),
+    ...k3sActivities(deps),
+  };
+}
+
+export type RunbookActivities = ReturnType<typeof createActivities>;
+export type { RejoinFacts } from './k3s/activities';
+export type { NodeFacts } from './inventory';

@@ -1,0 +1,51 @@
+// The worker: runs the runbook workflows and their activities against one inventory.
+//   RUNBOOK_INVENTORY=inventory.yaml npm run worker
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { createExecutor } from './activities/exec/executor';
+import { loadInventory } from './inventory/load';
+import { connectConfig, TASK_QUEUE } from './shared/connection';
+
+export interface RunbookWorkerOptions {
+  inventoryPath: string;
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** Pre-bundled workflow code (tests bundle once); default: bundle src/workflows at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** A worker with real activities; the caller runs it and closes `exec` after. */
+export async function createRunbookWorker(opts: RunbookWorkerOptions) {
+  const inventory = loadInventory(opts.inventoryPath);
+  const exec = createExecutor(inventory);
+  const worker = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ inventory, exec }),
+  });
+  return { worker, exec };
+}
+
+async function main(): Promise<void> {
+  const inventoryPath = process.env.RUNBOOK_INVENTORY ?? 'inventory.yaml';
+  const { connectionOptions, namespace } = connectConfig();
+  const connection = await NativeConnection.connect(connectionOptions);
+  const { worker, exec } = await createRunbookWorker({ inventoryPath, connection, namespace });
+  console.log(`worker: task queue ${TASK_QUEUE}, namespace ${namespace}, inventory ${inventoryPath}`);
+  try {
+    await worker.run();
+  } finally {
+    await exec.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+// Every workflow the worker runs.
+export { k3sRejoin } from './k3s-rejoin';

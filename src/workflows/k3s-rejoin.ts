@@ -1,0 +1,97 @@
+// Runbook: bring a stale K3s server node back into the cluster (the seed's still-fawn recovery).
+// Reads top to bottom as the runbook: checks first, then every change behind its approval gate.
+import { proxyActivities } from '@temporalio/workflow';
+import type { RunbookActivities } from '../activities';
+import { Runbook, type StepDef } from './runbook/runbook';
+import type { RunbookResult } from './runbook/types';
+import { checkRejoinInput, type K3sRejoinInput } from './k3s-rejoin-input';
+
+export type { K3sRejoinInput };
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
+const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '30s', retry });
+const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
+const watchers = proxyActivities<RunbookActivities>({
+  startToCloseTimeout: '30d',
+  heartbeatTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 0 },
+});
+
+const ENABLE_VTD =
+  'The Proxmox host has 0 IOMMU groups: VT-d is off, so PCIe passthrough cannot work. In the BIOS: ' +
+  'Advanced → System Agent Configuration → VT-d → Enabled, save and reboot the host. The run goes on by ' +
+  'itself once the host is back with IOMMU groups; send `abort` to stop here with nothing changed.';
+
+export const K3S_REJOIN_STEPS: StepDef[] = [
+  { id: 'read-inventory', title: 'Find the node, its Proxmox host and VM in the inventory', kind: 'check' },
+  { id: 'iommu', title: 'IOMMU groups exist on the Proxmox host', kind: 'check' },
+  { id: 'enable-vtd', title: 'Enable VT-d in the BIOS and reboot the host', kind: 'manual' },
+  { id: 'vm-running', title: 'The VM runs and its guest agent answers', kind: 'check' },
+  { id: 'cluster-health', title: 'The rest of the etcd cluster is healthy and keeps quorum', kind: 'check' },
+  { id: 'stale-member', title: 'Identify the stale etcd member', kind: 'check' },
+  { id: 'cluster-version', title: "Read the cluster's K3s version and server flags", kind: 'check' },
+  { id: 'remove-stale-node', title: 'Remove the stale node and its etcd member (point of no return)', kind: 'change' },
+  { id: 'uninstall-k3s', title: 'Clean uninstall of K3s on the stale node', kind: 'change' },
+  { id: 'install-k3s', title: 'Fresh K3s install pinned to the cluster version, with the join token', kind: 'change' },
+  { id: 'wait-ready', title: 'Wait for the node to be Ready', kind: 'wait' },
+  { id: 'verify-etcd', title: 'etcd lists the new member started and every endpoint healthy', kind: 'check' },
+];
+
+export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult> {
+  const input = checkRejoinInput(rawInput);
+  const rb = new Runbook({ name: 'k3s-rejoin', target: input.node, dryRun: input.dryRun, preApproved: input.preApproved, steps: K3S_REJOIN_STEPS });
+
+  return rb.run(async () => {
+    const node = await rb.check('read-inventory', () => checks.describeK3sNode({ node: input.node }));
+    rb.setApprovers(node.approvers);
+
+    if (node.gpuPassthrough) {
+      let iommu = await rb.check('iommu', () => checks.countIommuGroups({ host: node.host }));
+      while (iommu.groups === 0 && !input.dryRun) {
+        const bootId = iommu.bootId;
+        await rb.manual('enable-vtd', ENABLE_VTD, () => watchers.awaitHostReboot({ host: node.host, bootId }));
+        iommu = await rb.check('iommu', () => checks.countIommuGroups({ host: node.host }));
+      }
+      if (iommu.groups === 0) await rb.manual('enable-vtd', ENABLE_VTD, async () => ({ evidence: [] }));
+    } else {
+      rb.skip('iommu', `${node.name} needs no GPU passthrough`);
+      rb.skip('enable-vtd', `${node.name} needs no GPU passthrough`);
+    }
+
+    await rb.check('vm-running', () => checks.checkVmRunning({ host: node.host, vmid: node.vmid }));
+    const cluster = await rb.check('cluster-health', () => checks.checkClusterHealth({ node: node.name }));
+    const stale = await rb.check('stale-member', () => checks.identifyStaleMember({ node: node.name, healthyNode: cluster.healthyNode }));
+    const k3s = await rb.check('cluster-version', () => checks.readClusterVersion({ healthyNode: cluster.healthyNode }));
+
+    const facts = {
+      node: node.name,
+      healthyNode: cluster.healthyNode,
+      staleMemberId: stale.member?.id ?? null,
+      staleMemberName: stale.member?.name ?? null,
+      version: k3s.version,
+      serverFlags: k3s.serverFlags,
+    };
+    const plan = await checks.planRejoin(facts);
+
+    await rb.change('remove-stale-node', plan.removeStaleNode, () => changes.removeStaleNode(facts));
+    await rb.change('uninstall-k3s', plan.uninstallK3s, () => changes.uninstallK3s(facts));
+    await rb.change('install-k3s', plan.installK3s, () => changes.installK3s(facts));
+
+    if (input.dryRun) {
+      rb.skip('wait-ready', 'dry run');
+      rb.skip('verify-etcd', 'dry run');
+      return `dry run: ${node.name} can be rejoined to ${cluster.healthyNode}'s cluster at K3s ${k3s.version}; nothing was changed`;
+    }
+    await rb.wait('wait-ready', () =>
+      proxyActivities<RunbookActivities>({
+        startToCloseTimeout: `${input.readyTimeoutSeconds + 120}s`,
+        heartbeatTimeout: '30s',
+        retry,
+      }).waitForNodeReady({ node: node.name, healthyNode: cluster.healthyNode, timeoutSeconds: input.readyTimeoutSeconds }),
+    );
+    const joined = await rb.check('verify-etcd', () =>
+      checks.verifyRejoined({ node: node.name, healthyNode: cluster.healthyNode, oldMemberId: facts.staleMemberId }),
+    );
+    return `${node.name} rejoined the cluster as etcd member ${joined.memberId} at K3s ${k3s.version}`;
+  });
+}

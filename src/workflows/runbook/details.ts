@@ -1,0 +1,40 @@
+// The markdown the Temporal UI shows as the run's current details: the step list and, for an open
+// gate, what to do and the exact JSON to paste into the Send Signal form.
+import type { RunbookStatus, StepState } from './types';
+
+const MARK: Record<StepState, string> = {
+  pending: '[ ]',
+  running: '[>]',
+  waiting: '[?]',
+  done: '[x]',
+  skipped: '[-]',
+  planned: '[p]',
+  failed: '[!]',
+  rejected: '[r]',
+};
+
+export function renderDetails(status: RunbookStatus): string {
+  const lines = [`**${status.runbook}** on \`${status.target}\`${status.dryRun ? ' (dry run)' : ''}: ${status.state}`, ''];
+  for (const step of status.steps) {
+    lines.push(`- ${MARK[step.state]} \`${step.id}\` ${step.title} (${step.kind}): ${step.state}`);
+  }
+  const gate = status.openGate;
+  if (gate) {
+    const go = gate.kind === 'approval' ? 'approve' : 'done';
+    const stop = gate.kind === 'approval' ? 'reject' : 'abort';
+    const step = status.steps.find((s) => s.id === gate.step);
+    lines.push('', `### Waiting on \`${gate.step}\` (${gate.kind})`, '', gate.instructions);
+    if (step?.plan) {
+      lines.push('', `Plan on ${step.plan.target}:`, '```', ...step.plan.commands, '```');
+    }
+    lines.push(
+      '',
+      `To go on, send signal \`${go}\` with input:`,
+      '```json',
+      JSON.stringify({ step: gate.step, by: '<your name>' }),
+      '```',
+      `To stop, send signal \`${stop}\` with the same input.`,
+    );
+  }
+  return lines.join('\n');
+}

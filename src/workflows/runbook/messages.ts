@@ -1,0 +1,24 @@
+// Signals, updates and queries every runbook answers. Workflow-safe: the client imports these too.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Decision, RunbookStatus } from './types';
+
+/** What the Temporal UI's Send Signal form sends: `{"step": "...", "by": "..."}`. */
+export interface ApprovalInput {
+  step: string;
+  by: string;
+  comment?: string;
+}
+
+/** What the CLI sends: one update for every decision, refused at once when it cannot apply. */
+export interface DecideInput extends ApprovalInput {
+  decision: Decision['decision'];
+}
+
+export const approveSignal = defineSignal<[ApprovalInput]>('approve');
+export const rejectSignal = defineSignal<[ApprovalInput]>('reject');
+/** A manual step (e.g. "enable VT-d in the BIOS") is finished. */
+export const doneSignal = defineSignal<[ApprovalInput]>('done');
+/** Give up at a manual step: the run ends with nothing changed by that step. */
+export const abortSignal = defineSignal<[ApprovalInput]>('abort');
+export const decideUpdate = defineUpdate<Decision, [DecideInput]>('decide');
+export const statusQuery = defineQuery<RunbookStatus>('status');
