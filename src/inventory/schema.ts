@@ -17,7 +17,7 @@ export const hostSchema = z.strictObject({
   /** IP or DNS name the worker dials. */
   address: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a Unix user name (a-z, 0-9, _, -)').optional(),
   /** Pinned host key fingerprints (any one may match). Used in addition to ssh.knownHostsPath. */
   hostKeyFingerprints: z.array(fingerprintSchema).optional(),
 });
@@ -44,7 +44,7 @@ export const inventorySchema = z
   .strictObject({
     ssh: z
       .strictObject({
-        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('root'),
+        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'must be a Unix user name (a-z, 0-9, _, -)').default('root'),
         /** Private key file; without it the worker uses the agent at $SSH_AUTH_SOCK. */
         privateKeyPath: z.string().min(1).optional(),
         /** OpenSSH known_hosts file used to pin host keys. */
@@ -65,24 +65,40 @@ export const inventorySchema = z
     approvers: z.array(z.string().min(1)).min(1),
   })
   .superRefine((inv, ctx) => {
-    for (const [name, node] of Object.entries(inv.k3s.nodes)) {
-      if (!(node.host in inv.hosts)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['k3s', 'nodes', name, 'host'],
-          message: `unknown host "${node.host}" (hosts: ${Object.keys(inv.hosts).join(', ')})`,
-        });
-      }
-    }
-    const hasPins = Object.values(inv.hosts).every((h) => h.hostKeyFingerprints?.length);
-    if (!inv.ssh.knownHostsPath && !hasPins) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ssh', 'knownHostsPath'],
-        message: 'host keys must be pinned: set ssh.knownHostsPath or hostKeyFingerprints on every host',
+    for (const issue of crossCheckInventory(inv)) ctx.addIssue({ code: 'custom', ...issue });
+  });
+
+/**
+ * Checks that span several fields. Written for raw input too (zod skips refinements while any
+ * field is invalid), so the loader can report these alongside the field errors in one pass.
+ */
+export function crossCheckInventory(raw: unknown): Array<{ path: (string | number)[]; message: string }> {
+  const issues: Array<{ path: (string | number)[]; message: string }> = [];
+  const obj = (v: unknown): Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const inv = obj(raw);
+  const hosts = obj(inv.hosts);
+  for (const [name, node] of Object.entries(obj(obj(inv.k3s).nodes))) {
+    const host = obj(node).host;
+    if (typeof host === 'string' && !(host in hosts)) {
+      issues.push({
+        path: ['k3s', 'nodes', name, 'host'],
+        message: `unknown host "${host}" (hosts: ${Object.keys(hosts).join(', ')})`,
       });
     }
+  }
+  const pinned = Object.values(hosts).every((h) => {
+    const pins = obj(h).hostKeyFingerprints;
+    return Array.isArray(pins) && pins.length > 0;
   });
+  if (!obj(inv.ssh).knownHostsPath && !pinned) {
+    issues.push({
+      path: ['ssh', 'knownHostsPath'],
+      message: 'host keys must be pinned: set ssh.knownHostsPath or hostKeyFingerprints on every host',
+    });
+  }
+  return issues;
+}
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type InventoryHost = z.infer<typeof hostSchema>;

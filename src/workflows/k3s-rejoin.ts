@@ -14,7 +14,7 @@ const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m',
 const watchers = proxyActivities<RunbookActivities>({
   startToCloseTimeout: '30d',
   heartbeatTimeout: '30s',
-  retry: { ...retry, maximumAttempts: 0 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // until cancelled
 });
 
 const ENABLE_VTD =
@@ -47,6 +47,7 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
 
     if (node.gpuPassthrough) {
       let iommu = await rb.check('iommu', () => checks.countIommuGroups({ host: node.host }));
+      if (iommu.groups > 0) rb.skip('enable-vtd', 'VT-d is on');
       while (iommu.groups === 0 && !input.dryRun) {
         const bootId = iommu.bootId;
         await rb.manual('enable-vtd', ENABLE_VTD, () => watchers.awaitHostReboot({ host: node.host, bootId }));

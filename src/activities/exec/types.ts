@@ -23,6 +23,8 @@ export interface CommandResult {
   signal?: string;
   stdout: string;
   stderr: string;
+  /** VM only: the guest agent cut stdout or stderr at its 16 MiB cap. */
+  truncated?: boolean;
 }
 
 export interface Executor {

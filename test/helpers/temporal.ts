@@ -1,0 +1,58 @@
+// A real Temporal dev server for tests: the CLI from scripts/temporal-cli.sh (or the SDK download),
+// with the project's search attributes registered, and one workflow bundle shared by every worker.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import path from 'node:path';
+import { temporalExecutable } from '../../src/shared/temporal-cli';
+import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/workflows/runbook/search-attributes';
+import { statusQuery } from '../../src/workflows/runbook/messages';
+import type { RunbookStatus } from '../../src/workflows/runbook/types';
+
+let runtimeInstalled = false;
+
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: temporalExecutable(), searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'src', 'workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+/** Polls the status query until `pred` holds (the run reached a gate, a step, an end). */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  pred: (s: RunbookStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<RunbookStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunbookStatus | undefined;
+  for (;;) {
+    try {
+      last = await handle.query(statusQuery);
+      if (pred(last)) return last;
+    } catch {
+      // the first workflow task may not have run yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`status condition not met in ${timeoutMs} ms; last status: ${JSON.stringify(last, null, 1)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const gateOpen = (step: string) => (s: RunbookStatus) => s.openGate?.step === step;
+
+let counter = 0;
+export function uniqueId(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now()}-${counter}`;
+}

@@ -1,0 +1,225 @@
+// The approval kit and the rejoin's control flow on a real dev server, with mocked activities:
+// gates, signals vs updates, refusals, rejection, dry run and the IOMMU manual step.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { heartbeat, sleep } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { RunbookActivities } from '../../src/activities';
+import { approveSignal, decideUpdate, doneSignal, rejectSignal } from '../../src/workflows/runbook/messages';
+import type { RunbookResult } from '../../src/workflows/runbook/types';
+import { gateOpen, startTemporal, uniqueId, waitForStatus, workflowBundle } from '../helpers/temporal';
+
+/** A pretend homelab the mocked activities read and change, plus a log of every call. */
+function fakeLab(opts: { iommuGroups?: number } = {}) {
+  const calls: string[] = [];
+  const world = { iommuGroups: opts.iommuGroups ?? 12, rebooted: false, memberListed: true, installed: 'old' as 'old' | 'none' | 'new' };
+  const ev = (line: string) => ({ evidence: [line] });
+  const acts: Partial<RunbookActivities> = {
+    async describeK3sNode({ node }) {
+      calls.push('describeK3sNode');
+      return { name: node, host: 'still-fawn', vmid: 108, address: '127.0.0.12', gpuPassthrough: true, approvers: ['alice', 'bob'], peers: ['k3s-vm-pumped-piglet'], evidence: [] };
+    },
+    async countIommuGroups() {
+      calls.push('countIommuGroups');
+      return { groups: world.iommuGroups, bootId: world.rebooted ? 'boot-2' : 'boot-1', evidence: [`${world.iommuGroups} groups`] };
+    },
+    async awaitHostReboot() {
+      calls.push('awaitHostReboot');
+      // heartbeats like the real one, so the abort's cancellation reaches it
+      while (!world.rebooted) {
+        heartbeat();
+        await sleep(100);
+      }
+      return { bootId: 'boot-2', evidence: ['rebooted'] };
+    },
+    async checkVmRunning() {
+      calls.push('checkVmRunning');
+      return ev('running');
+    },
+    async checkClusterHealth() {
+      calls.push('checkClusterHealth');
+      const q = { members: 4, quorum: 3, healthy: 3 };
+      return { healthyNode: 'k3s-vm-pumped-piglet', before: q, after: { members: 3, quorum: 2, healthy: 3 }, evidence: [] };
+    },
+    async identifyStaleMember() {
+      calls.push('identifyStaleMember');
+      return { member: { id: '1f57491286ac4c3', name: 'k3s-vm-still-fawn-0a1b2c3d', peerURL: 'https://127.0.0.12:2380' }, evidence: [] };
+    },
+    async readClusterVersion() {
+      calls.push('readClusterVersion');
+      return { version: 'v1.32.5+k3s1', serverFlags: ['--disable', 'servicelb'], evidence: [] };
+    },
+    async planRejoin() {
+      calls.push('planRejoin');
+      const p = (c: string) => ({ target: 'x', commands: [c] });
+      return { removeStaleNode: p('kubectl delete node k3s-vm-still-fawn'), uninstallK3s: p('k3s-uninstall.sh'), installK3s: p('K3S_TOKEN=*** sh') };
+    },
+    async removeStaleNode() {
+      calls.push('removeStaleNode');
+      world.memberListed = false;
+      return ev('removed');
+    },
+    async uninstallK3s() {
+      calls.push('uninstallK3s');
+      world.installed = 'none';
+      return ev('uninstalled');
+    },
+    async installK3s() {
+      calls.push('installK3s');
+      world.installed = 'new';
+      return ev('installed');
+    },
+    async waitForNodeReady() {
+      calls.push('waitForNodeReady');
+      return ev('Ready');
+    },
+    async verifyRejoined() {
+      calls.push('verifyRejoined');
+      return { memberId: 'abc', evidence: [] };
+    },
+  };
+  return { acts, calls, world };
+}
+
+const CHANGES = ['removeStaleNode', 'uninstallK3s', 'installK3s'];
+
+describe('rejoin workflow with mocked activities', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await startTemporal();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  async function withWorker<T>(acts: Partial<RunbookActivities>, fn: () => Promise<T>): Promise<T> {
+    const taskQueue = uniqueId('tq');
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+    current = taskQueue;
+    return worker.runUntil(fn());
+  }
+  let current = '';
+  const start = (input: object): Promise<WorkflowHandle> =>
+    env.client.workflow.start('k3sRejoin', { taskQueue: current, workflowId: uniqueId('rejoin'), args: [input] });
+
+  it('runs every step in order when each gate is approved (one by signal, the rest by update)', async () => {
+    const lab = fakeLab();
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0, 'nothing changes before the first approval');
+      await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice' });
+      await waitForStatus(h, gateOpen('uninstall-k3s'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'uninstall-k3s', by: 'bob', decision: 'approve' }] });
+      await waitForStatus(h, gateOpen('install-k3s'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'install-k3s', by: 'alice', decision: 'approve', comment: 'go' }] });
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(
+      lab.calls.filter((c) => c !== 'planRejoin'),
+      ['describeK3sNode', 'countIommuGroups', 'checkVmRunning', 'checkClusterHealth', 'identifyStaleMember', 'readClusterVersion', ...CHANGES, 'waitForNodeReady', 'verifyRejoined'],
+    );
+    assert.deepEqual(result.approvals.map((a) => [a.step, a.by, a.via]), [
+      ['remove-stale-node', 'alice', 'signal'],
+      ['uninstall-k3s', 'bob', 'update'],
+      ['install-k3s', 'alice', 'update'],
+    ]);
+    assert.ok(result.steps.every((s) => s.state === 'done' || s.state === 'skipped'), JSON.stringify(result.steps.map((s) => [s.id, s.state])));
+  });
+
+  it('refuses a wrong step, a non-approver and a closed gate through the update, and ignores a wrong-step signal', async () => {
+    const lab = fakeLab();
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      const refused = async (input: object, pattern: RegExp) => {
+        await assert.rejects(h.executeUpdate(decideUpdate, { args: [input as never] }), (err: unknown) => {
+          assert.ok(err instanceof WorkflowUpdateFailedError);
+          assert.match(String((err as Error & { cause?: Error }).cause?.message), pattern);
+          return true;
+        });
+      };
+      await refused({ step: 'install-k3s', by: 'alice', decision: 'approve' }, /not the open gate.*remove-stale-node/);
+      await refused({ step: 'remove-stale-node', by: 'mallory', decision: 'approve' }, /not on the approvers list/);
+      await refused({ step: 'remove-stale-node', by: 'alice', decision: 'done' }, /does not apply/);
+      await h.signal(approveSignal, { step: 'install-k3s', by: 'alice' });
+      await h.signal(approveSignal, { step: 'remove-stale-node', by: 'mallory' });
+      const s = await waitForStatus(h, (st) => st.ignored.length === 2);
+      assert.equal(s.openGate?.step, 'remove-stale-node', 'the gate is still open');
+      assert.match(s.ignored[0]!.reason, /not the open gate/);
+      assert.match(s.ignored[1]!.reason, /not on the approvers list/);
+      assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0);
+      await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'bob' });
+      assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
+    });
+  });
+
+  it('a rejection at the first gate ends the run with nothing changed', async () => {
+    const lab = fakeLab();
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'bob', decision: 'reject', comment: 'not today' }] });
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'rejected');
+    assert.match(result.summary, /bob rejected "remove-stale-node"/);
+    assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0);
+    assert.equal(result.steps.find((s) => s.id === 'remove-stale-node')?.state, 'rejected');
+  });
+
+  it('a dry run runs the checks, changes nothing and returns the plan', async () => {
+    const lab = fakeLab();
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn', dryRun: true });
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'dry-run');
+    assert.deepEqual(result.plan?.map((p) => p.step), ['remove-stale-node', 'uninstall-k3s', 'install-k3s']);
+    assert.equal(lab.calls.filter((c) => [...CHANGES, 'waitForNodeReady'].includes(c)).length, 0);
+    assert.ok(result.plan?.every((p) => p.commands.length > 0));
+  });
+
+  it('zero IOMMU groups holds the run at the manual step until the host reboots with groups', async () => {
+    const lab = fakeLab({ iommuGroups: 0 });
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn', preApproved: ['remove-stale-node', 'uninstall-k3s', 'install-k3s'] });
+      const s = await waitForStatus(h, gateOpen('enable-vtd'));
+      assert.match(s.openGate!.instructions, /Advanced → System Agent Configuration → VT-d → Enabled/);
+      assert.deepEqual(lab.calls.filter((c) => c !== 'awaitHostReboot'), ['describeK3sNode', 'countIommuGroups']);
+      lab.world.iommuGroups = 8;
+      lab.world.rebooted = true;
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'completed');
+    assert.equal(lab.calls.filter((c) => c === 'countIommuGroups').length, 2);
+  });
+
+  it('an abort at the manual step ends the run before any other step', async () => {
+    const lab = fakeLab({ iommuGroups: 0 });
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      await waitForStatus(h, gateOpen('enable-vtd'));
+      await h.signal(doneSignal, { step: 'wrong-step', by: 'alice' });
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'enable-vtd', by: 'alice', decision: 'abort' }] });
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'aborted');
+    assert.deepEqual(lab.calls.filter((c) => c !== 'awaitHostReboot'), ['describeK3sNode', 'countIommuGroups']);
+  });
+
+  it('refuses malformed input before any activity runs', async () => {
+    const lab = fakeLab();
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'still-fawn; rm -rf /' });
+      await assert.rejects(h.result(), (err: Error & { cause?: Error }) => {
+        assert.match(String(err.cause?.message), /bad input: "node" must be a K3s node name/);
+        return true;
+      });
+    });
+    assert.deepEqual(lab.calls, []);
+  });
+});
