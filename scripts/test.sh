@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command (README): type-check, lint, then every unit and end-to-end test in one node:test run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc --noEmit -p .
+npx eslint src test lab scripts
+# Files run one after another: each starts its own dev server (and lab), and the machine has 2 cores.
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 test/unit/*.test.ts test/e2e/*.test.ts
