@@ -56,3 +56,16 @@ export function uniqueId(prefix: string): string {
   counter += 1;
   return `${prefix}-${process.pid}-${Date.now()}-${counter}`;
 }
+
+/** Every string and decoded payload of a history, to scan for secrets. */
+export function historyText(history: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'), Buffer.from(v).toString('base64'));
+    else if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(history);
+  return out.join('\n');
+}

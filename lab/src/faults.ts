@@ -1,0 +1,42 @@
+// Fault injection: IOMMU groups of a host, and a host reboot (sshd down, VMs powered off and their
+// volatile state gone, new boot_id, then everything back, k3s started where it is enabled).
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { killAll, sleep } from './proc';
+import { startSshd } from './sshd';
+import { readLabJson, updateLabJson } from './state';
+import { vmctl } from './vms';
+
+export function setIommuGroups(labDir: string, host: string, n: number): void {
+  const dir = path.join(labDir, 'hosts', host, 'iommu_groups');
+  if (!fs.existsSync(path.dirname(dir))) throw new Error(`unknown lab host "${host}"`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const e of fs.readdirSync(dir)) if (!/^\d+$/.test(e) || Number(e) >= n) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  for (let i = 0; i < n; i++) fs.mkdirSync(path.join(dir, String(i)), { recursive: true });
+}
+
+export interface RebootOptions {
+  /** How long the host stays down (sshd refuses connections). Default 3000. */
+  downMs?: number;
+  /** Set the host's IOMMU group count while it is down (e.g. passthrough turned on/off). */
+  iommuGroups?: number;
+}
+
+export async function reboot(labDir: string, host: string, opts: RebootOptions = {}): Promise<void> {
+  const l = readLabJson(labDir);
+  if (!l.hosts[host]) throw new Error(`unknown lab host "${host}"`);
+  const sshdPid = l.pids[`sshd:${host}`];
+  // Everything of this host dies at once: sshd, sessions, VM services, etcd members, guest jobs.
+  await killAll({ LAB_DIR: labDir, LAB_HOST: host }, sshdPid ? [sshdPid] : [], `-f ${labDir}/hosts/${host}/sshd_config`);
+  const vms = l.vms.filter((v) => v.host === host);
+  for (const vm of vms) await vmctl(labDir, 'stop', vm);
+  fs.writeFileSync(path.join(labDir, 'hosts', host, 'boot_id'), crypto.randomUUID() + '\n');
+  if (opts.iommuGroups !== undefined) setIommuGroups(labDir, host, opts.iommuGroups);
+  await sleep(opts.downMs ?? 3000);
+  const pid = await startSshd(labDir, host, l.hosts[host].address);
+  updateLabJson(labDir, (j) => {
+    j.pids[`sshd:${host}`] = pid;
+  });
+  for (const vm of vms) await vmctl(labDir, 'start', vm);
+}

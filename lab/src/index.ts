@@ -1,0 +1,268 @@
+// The lab: a local homelab on loopback (real sshd + etcd, stand-in commands), used like
+// testcontainers:  const lab = await Lab.start(); ... await lab.stop();
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as etcd from './etcd';
+import { reboot, setIommuGroups, type RebootOptions } from './faults';
+import { startHttpd, writeWww } from './http';
+import { writeInventory } from './inventory';
+import { makeEtcdPki, sshKeygen } from './pki';
+import { alive, findPids, killAll, portFree } from './proc';
+import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
+import { readJsonOr, readLabJson, vmDir, writeLabJson } from './state';
+import {
+  DEFAULT_IOMMU_GROUPS, FIRST_HOST, GO_VERSION, HOSTS, HTTP_HOST_OCTET, HTTP_PORT, K3S_COMMIT, K3S_VERSION,
+  SSH_PORT, STALE_HOST, STANDINS_DIR, hostAddress, nodeAddress, type LabJson, type LabVm,
+} from './topology';
+import { ageKubeNodes, formCluster, installK3s, makeStale, prepareVm } from './vms';
+
+export type { EtcdMember, EndpointHealth } from './etcd';
+export type { RebootOptions } from './faults';
+
+export interface LabOptions {
+  /** State directory; default a fresh directory under os tmp. Must not hold a running lab. */
+  dir?: string;
+  /** IOMMU group count per host (default 42 each), e.g. { 'still-fawn': 0 }. */
+  iommuGroups?: Record<string, number>;
+  /** Kill this lab when the calling process exits (default true; `lab up` passes false). */
+  stopOnExit?: boolean;
+}
+
+export interface KubeNode {
+  name: string;
+  ready: 'True' | 'False' | 'Unknown';
+}
+
+export interface AuditEntry {
+  ts: string;
+  host: string | null;
+  vmid: number | null;
+  tool: string;
+  argv: string[];
+  change: boolean;
+}
+
+const STANDIN_BINS = ['qm', 'pct', 'systemctl', 'kubectl', 'etcdctl', 'journalctl'];
+
+async function pickSubnet(): Promise<string> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const subnet = `127.${100 + crypto.randomInt(100)}.${crypto.randomInt(256)}`;
+    const checks: [string, number][] = [[`${subnet}.${HTTP_HOST_OCTET}`, HTTP_PORT]];
+    for (const h of HOSTS) {
+      checks.push([hostAddress(subnet, h), SSH_PORT]);
+      for (const p of [2379, 2380, 2381]) checks.push([nodeAddress(subnet, h), p]);
+    }
+    const free = await Promise.all(checks.map(([a, p]) => portFree(a, p)));
+    if (free.every(Boolean)) return subnet;
+  }
+  throw new Error('no free 127.x.y subnet found for the lab');
+}
+
+export class Lab {
+  readonly dir: string;
+  private stopped = false;
+  private readonly onExit = () => this.killSync();
+  private readonly onSignal = (sig: NodeJS.Signals) => {
+    this.killSync();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+
+  private constructor(dir: string, stopOnExit: boolean) {
+    this.dir = dir;
+    if (stopOnExit) {
+      // A failed or interrupted test must not leave sshd/etcd behind.
+      process.once('exit', this.onExit);
+      process.once('SIGINT', this.onSignal);
+      process.once('SIGTERM', this.onSignal);
+    }
+  }
+
+  /** Attach to a lab started earlier (e.g. by `lab up`) without taking ownership of its lifetime. */
+  static attach(dir: string): Lab {
+    return new Lab(path.resolve(dir), false);
+  }
+
+  static async start(opts: LabOptions = {}): Promise<Lab> {
+    const dir = path.resolve(opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lab-')));
+    if (fs.existsSync(path.join(dir, 'lab.json')) && findPids({ LAB_DIR: dir }, `-f ${dir}/hosts/`).length > 0) {
+      throw new Error(`a lab is already running in ${dir} (stop it first: npm run lab -- down --dir ${dir})`);
+    }
+    // Never wipe a directory that is not a lab's (a mistyped --dir must not cost anyone data).
+    if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !fs.existsSync(path.join(dir, 'lab.json'))) {
+      throw new Error(`${dir} is not empty and holds no lab.json: refusing to use it as a lab directory`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const lab = new Lab(dir, opts.stopOnExit ?? true);
+    try {
+      await lab.build(opts);
+    } catch (e) {
+      await lab.stop({ keepDir: true });
+      throw e;
+    }
+    return lab;
+  }
+
+  private async build(opts: LabOptions): Promise<void> {
+    const dir = this.dir;
+    // Mount points the VM namespaces bind over (empty directories on the machine itself).
+    for (const p of ['/var/lib/rancher', '/etc/rancher', '/run/sshd']) fs.mkdirSync(p, { recursive: true });
+    for (const d of ['ssh', 'pki', 'bin', 'www', 'kube/nodes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    const subnet = await pickSubnet();
+    const httpBase = `http://${subnet}.${HTTP_HOST_OCTET}:${HTTP_PORT}`;
+    const vms: LabVm[] = HOSTS.map((h) => ({ vmid: h.vmid, host: h.name, node: h.node, address: nodeAddress(subnet, h) }));
+    const l: LabJson = {
+      version: 1, dir, subnet, standins: STANDINS_DIR, k3sVersion: K3S_VERSION, k3sCommit: K3S_COMMIT, goVersion: GO_VERSION,
+      token: '', httpBase, installScriptUrl: `${httpBase}/install.sh`, agentBootMs: 1500, restartSec: 5,
+      hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { address: hostAddress(subnet, h), port: SSH_PORT }])),
+      vms, pids: {},
+    };
+    for (const h of HOSTS) {
+      const hd = path.join(dir, 'hosts', h.name);
+      fs.mkdirSync(path.join(hd, 'vms'), { recursive: true });
+      fs.writeFileSync(path.join(hd, 'boot_id'), crypto.randomUUID() + '\n');
+      setIommuGroups(dir, h.name, opts.iommuGroups?.[h.name] ?? DEFAULT_IOMMU_GROUPS);
+    }
+    vms.forEach((vm) => prepareVm(dir, vm));
+    for (const b of STANDIN_BINS) fs.symlinkSync(path.join(STANDINS_DIR, b), path.join(dir, 'bin', b));
+    fs.writeFileSync(path.join(dir, 'audit.log'), '');
+
+    // Keys and certificates (in parallel: openssl dominates start-up time).
+    const stale = vms.find((v) => v.host === STALE_HOST)!;
+    const [clientPub, ...hostPubs] = await Promise.all([
+      sshKeygen(path.join(dir, 'ssh', 'id_ed25519'), 'lab-client'),
+      ...HOSTS.map((h) => sshKeygen(hostKeyPath(dir, h.name), `root@${h.name}`)),
+      makeEtcdPki(dir, vms.map((v) => ({ node: v.node, address: v.address })), { node: stale.node, address: stale.address }).then(() => ''),
+    ]);
+    fs.writeFileSync(path.join(dir, 'ssh', 'authorized_keys'), clientPub + '\n', { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dir, 'ssh', 'known_hosts'),
+      HOSTS.map((h, i) => `[${hostAddress(subnet, h)}]:${SSH_PORT} ${hostPubs[i]!.split(' ').slice(0, 2).join(' ')}\n`).join(''),
+    );
+    const caPem = fs.readFileSync(path.join(dir, 'pki', 'ca.crt'));
+    l.token = `K10${crypto.createHash('sha256').update(caPem).digest('hex')}::server:${crypto.randomBytes(16).toString('hex')}`;
+    writeLabJson(dir, l);
+
+    // Daemons that outlive this process.
+    writeWww(dir, httpBase);
+    l.pids.httpd = await startHttpd(dir, `${subnet}.${HTTP_HOST_OCTET}`);
+    writeLabJson(dir, l);
+    const sshPids = await Promise.all(
+      HOSTS.map((h) => {
+        writeSshdConfig(dir, h.name, hostAddress(subnet, h));
+        return startSshd(dir, h.name, hostAddress(subnet, h));
+      }),
+    );
+    HOSTS.forEach((h, i) => (l.pids[`sshd:${h.name}`] = sshPids[i]!));
+    writeLabJson(dir, l);
+
+    // K3s on every VM, the cluster, then still-fawn's three weeks away.
+    const first = vms.find((v) => v.host === FIRST_HOST)!;
+    await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first)));
+    await formCluster(dir, l);
+    await makeStale(dir, stale);
+    ageKubeNodes(dir, stale);
+    writeInventory(dir, l);
+    fs.writeFileSync(path.join(dir, 'audit.log'), '');
+  }
+
+  /** Everything in lab.json: hosts, VMs, addresses, pids. */
+  get info(): LabJson {
+    return readLabJson(this.dir);
+  }
+  get subnet(): string {
+    return this.info.subnet;
+  }
+  get inventoryPath(): string {
+    return path.join(this.dir, 'inventory.yaml');
+  }
+  get installScriptUrl(): string {
+    return this.info.installScriptUrl;
+  }
+  get clientKeyPath(): string {
+    return path.join(this.dir, 'ssh', 'id_ed25519');
+  }
+  get knownHostsPath(): string {
+    return path.join(this.dir, 'ssh', 'known_hosts');
+  }
+  /** The cluster join token (for tests; runbooks read it from a healthy VM). */
+  get token(): string {
+    return this.info.token;
+  }
+
+  etcdMembers(): Promise<etcd.EtcdMember[]> {
+    return etcd.members(this.dir, this.info);
+  }
+
+  endpointHealth(): Promise<etcd.EndpointHealth[]> {
+    return etcd.health(this.dir, this.info);
+  }
+
+  /** Ready=True while the node's VM runs an active k3s service, else Unknown. */
+  async kubeNodes(): Promise<KubeNode[]> {
+    const nodesDir = path.join(this.dir, 'kube', 'nodes');
+    const out: KubeNode[] = [];
+    for (const f of fs.readdirSync(nodesDir).filter((n) => n.endsWith('.json')).sort()) {
+      const rec = readJsonOr<{ lab: { host: string; vmid: number }; metadata: { name: string } } | null>(path.join(nodesDir, f), null);
+      if (!rec) continue;
+      const d = vmDir(this.dir, rec.lab.host, rec.lab.vmid);
+      const vm = readJsonOr<{ status?: string }>(path.join(d, 'vm.json'), {});
+      const svc = readJsonOr<{ state?: string; runnerPid?: number }>(path.join(d, 'run', 'k3s.json'), {});
+      const up = vm.status === 'running' && svc.state === 'active' && alive(svc.runnerPid);
+      out.push({ name: rec.metadata.name, ready: up ? 'True' : 'Unknown' });
+    }
+    return out;
+  }
+
+  audit(): AuditEntry[] {
+    const file = path.join(this.dir, 'audit.log');
+    if (!fs.existsSync(file)) return [];
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEntry);
+  }
+
+  async setIommuGroups(host: string, n: number): Promise<void> {
+    setIommuGroups(this.dir, host, n);
+  }
+
+  reboot(host: string, opts: RebootOptions = {}): Promise<void> {
+    return reboot(this.dir, host, opts);
+  }
+
+  /** Pids of every process of this lab still alive (empty after stop()). */
+  processes(): number[] {
+    return findPids({ LAB_DIR: this.dir }, `-f ${this.dir}/hosts/`);
+  }
+
+  /** Kills every process of the lab and removes its directory. Idempotent. */
+  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    process.removeListener('exit', this.onExit);
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    const l = readJsonOr<Partial<LabJson>>(path.join(this.dir, 'lab.json'), {});
+    await killAll({ LAB_DIR: this.dir }, Object.values(l.pids ?? {}), `-f ${this.dir}/hosts/`);
+    if (!opts.keepDir && (fs.existsSync(path.join(this.dir, 'lab.json')) || !fs.existsSync(this.dir))) {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+    this.stopped = true;
+  }
+
+  /** Last-resort cleanup on process exit (synchronous: no awaiting in an 'exit' handler). */
+  private killSync(): void {
+    if (this.stopped) return;
+    for (let i = 0; i < 5; i++) {
+      const pids = findPids({ LAB_DIR: this.dir }, `-f ${this.dir}/hosts/`);
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.stopped = true;
+  }
+}

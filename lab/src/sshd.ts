@@ -1,0 +1,56 @@
+// One real OpenSSH sshd per lab host, on its own loopback address; the ForceCommand wrapper gives
+// each session the host's own view (lab/standins/lib/host-shell.sh).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnDetached, waitPort } from './proc';
+import { STANDINS_DIR, SSH_PORT } from './topology';
+
+export function hostKeyPath(labDir: string, host: string): string {
+  return path.join(labDir, 'hosts', host, 'ssh_host_ed25519_key');
+}
+
+export function writeSshdConfig(labDir: string, host: string, address: string): string {
+  const h = path.join(labDir, 'hosts', host);
+  const file = path.join(h, 'sshd_config');
+  fs.writeFileSync(
+    file,
+    [
+      `# lab host ${host}`,
+      `Port ${SSH_PORT}`,
+      `ListenAddress ${address}`,
+      `HostKey ${hostKeyPath(labDir, host)}`,
+      `PidFile ${path.join(h, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(labDir, 'ssh', 'authorized_keys')}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'AllowUsers root',
+      'PrintMotd no',
+      'PermitUserEnvironment no',
+      // Benchmarks and parallel workflow runs open many sessions at once.
+      'MaxStartups 200:30:400',
+      'MaxSessions 200',
+      'LogLevel ERROR',
+      `ForceCommand ${path.join(STANDINS_DIR, 'lib', 'host-shell.sh')} ${labDir} ${host}`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** sshd -D in its own session (we keep its pid), ready once the port accepts connections. */
+export async function startSshd(labDir: string, host: string, address: string): Promise<number> {
+  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const h = path.join(labDir, 'hosts', host);
+  const pid = spawnDetached(
+    '/usr/sbin/sshd',
+    ['-D', '-f', path.join(h, 'sshd_config'), '-E', path.join(h, 'sshd.log')],
+    { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LAB_DIR: labDir, LAB_HOST: host },
+    path.join(h, 'sshd.log'),
+  );
+  await waitPort(address, SSH_PORT, 10_000);
+  return pid;
+}

@@ -1,0 +1,68 @@
+// The lab's fixed topology (SPEC.md "Topology") and the shape of lab.json, which the stand-ins read.
+import * as path from 'node:path';
+
+export const K3S_VERSION = 'v1.32.5+k3s1';
+export const K3S_COMMIT = '8e8f2a47';
+export const GO_VERSION = 'go1.23.8';
+export const SSH_PORT = 2222;
+export const HTTP_HOST_OCTET = 250;
+export const HTTP_PORT = 8080;
+
+export interface HostDef {
+  name: string;
+  octet: number;
+  vmid: number;
+  node: string;
+  nodeOctet: number;
+  gpuPassthrough: boolean;
+}
+
+export const HOSTS: HostDef[] = [
+  { name: 'pumped-piglet', octet: 1, vmid: 105, node: 'k3s-vm-pumped-piglet', nodeOctet: 11, gpuPassthrough: false },
+  { name: 'still-fawn', octet: 2, vmid: 108, node: 'k3s-vm-still-fawn', nodeOctet: 12, gpuPassthrough: true },
+  { name: 'fun-bedbug', octet: 3, vmid: 106, node: 'k3s-vm-fun-bedbug', nodeOctet: 13, gpuPassthrough: false },
+  { name: 'pve', octet: 4, vmid: 107, node: 'k3s-vm-pve', nodeOctet: 14, gpuPassthrough: false },
+];
+/** The server that ran --cluster-init. */
+export const FIRST_HOST = 'pumped-piglet';
+/** The node that was away three weeks (SPEC "Start state"). */
+export const STALE_HOST = 'still-fawn';
+export const DEFAULT_IOMMU_GROUPS = 42;
+
+export interface LabVm {
+  vmid: number;
+  host: string;
+  node: string;
+  address: string;
+}
+
+export interface LabJson {
+  version: 1;
+  dir: string;
+  subnet: string;
+  standins: string;
+  k3sVersion: string;
+  k3sCommit: string;
+  goVersion: string;
+  token: string;
+  httpBase: string;
+  installScriptUrl: string;
+  /** The guest agent answers this long after a VM boots. */
+  agentBootMs: number;
+  /** systemd RestartSec of the k3s unit. */
+  restartSec: number;
+  hosts: Record<string, { address: string; port: number }>;
+  vms: LabVm[];
+  /** Long-running processes the lab started itself (sshd per host, httpd). */
+  pids: Record<string, number>;
+}
+
+export const STANDINS_DIR = path.resolve(__dirname, '..', 'standins');
+
+export function hostAddress(subnet: string, h: HostDef): string {
+  return `${subnet}.${h.octet}`;
+}
+
+export function nodeAddress(subnet: string, h: HostDef): string {
+  return `${subnet}.${h.nodeOctet}`;
+}

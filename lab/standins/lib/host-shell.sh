@@ -1,0 +1,16 @@
+#!/bin/bash
+# sshd ForceCommand of a lab Proxmox host: a private mount + UTS namespace in which this host's
+# IOMMU groups and boot_id cover the real paths, then the client's exact command.
+# Usage (from sshd_config): host-shell.sh <LAB_DIR> <host>
+if [ "$1" != --in-ns ]; then exec unshare -m -u -- "$0" --in-ns "$@"; fi
+shift
+export LAB_DIR=$1 LAB_HOST=$2
+export PATH="$LAB_DIR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+unset LAB_VM
+H="$LAB_DIR/hosts/$LAB_HOST"
+mount --bind "$H/iommu_groups" /sys/kernel/iommu_groups &&
+  mount --bind "$H/boot_id" /proc/sys/kernel/random/boot_id &&
+  hostname "$LAB_HOST" || { echo "lab: cannot set up the view of host $LAB_HOST" >&2; exit 255; }
+cd /root 2>/dev/null || cd /
+if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec bash -l; fi
+exec bash -c "$SSH_ORIGINAL_COMMAND"
