@@ -41,13 +41,20 @@ export function writeSshdConfig(labDir: string, host: string, address: string): 
   return file;
 }
 
-/** sshd -D in its own session (we keep its pid), ready once the port accepts connections. */
+/**
+ * sshd -D in its own session (we keep its pid), ready once the port accepts connections. It runs in
+ * a mount namespace where root's ~/.bashrc is the lab host's own (empty): bash sources ~/.bashrc for
+ * commands run by sshd, and this machine's (pyenv init, with a rehash lock) made sessions slow or hang.
+ */
 export async function startSshd(labDir: string, host: string, address: string): Promise<number> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const h = path.join(labDir, 'hosts', host);
+  const rc = path.join(h, 'root.bashrc');
+  fs.writeFileSync(rc, `# ~/.bashrc of lab host ${host}\n`);
+  const sshd = `exec /usr/sbin/sshd -D -f '${path.join(h, 'sshd_config')}' -E '${path.join(h, 'sshd.log')}'`;
   const pid = spawnDetached(
-    '/usr/sbin/sshd',
-    ['-D', '-f', path.join(h, 'sshd_config'), '-E', path.join(h, 'sshd.log')],
+    '/usr/bin/unshare',
+    ['-m', '--', '/bin/sh', '-c', `for f in /root/.bashrc /root/.profile /root/.bash_profile; do [ -e "$f" ] && mount --bind '${rc}' "$f"; done; ${sshd}`],
     { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LAB_DIR: labDir, LAB_HOST: host },
     path.join(h, 'sshd.log'),
   );

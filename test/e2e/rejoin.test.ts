@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
+import { recordHistory } from '../helpers/histories';
 import { approveSignal, decideUpdate, rejectSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
@@ -40,6 +41,7 @@ describe('k3s rejoin on the lab', () => {
     assert.match(all, /sh -s - server --disable servicelb/);
     assert.ok(!all.includes(s.lab.token), 'the join token is not in the plan');
     assert.deepEqual(changes(), []);
+    await recordHistory('rejoin-dry-run', h);
     const evidence = result.steps.find((st) => st.id === 'cluster-health')!.evidence.join('\n');
     assert.match(evidence, /before removal: 4 members, quorum 3, 3 healthy/);
     assert.match(evidence, /after removal: 3 members, quorum 2/);
@@ -56,6 +58,7 @@ describe('k3s rejoin on the lab', () => {
     assert.equal(result.outcome, 'rejected');
     assert.deepEqual(changes(), [], 'no change command ran');
     assert.ok((await s.lab.etcdMembers()).some((m) => m.id === staleId), 'the stale member is still listed');
+    await recordHistory('rejoin-rejected', h);
   });
 
   it('rejoins still-fawn: approvals by signal and update, new etcd member, node Ready', async () => {
@@ -94,6 +97,7 @@ describe('k3s rejoin on the lab', () => {
       ['uninstall-k3s', 'bob', 'update'],
       ['install-k3s', 'carol', 'update'],
     ]);
+    await recordHistory('rejoin-complete', h);
     const history = historyText(await h.fetchHistory());
     assert.match(history, /k3s-vm-still-fawn/, 'the history text is readable');
     assert.ok(!history.includes(s.lab.token), 'the join token never entered the history');

@@ -1,0 +1,26 @@
+// Replays every recorded history (test/histories/*.json) against today's workflow code: a change that
+// breaks determinism for runs already in flight fails here. Record new ones: npm run record-histories
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HISTORIES_DIR } from '../helpers/histories';
+import { workflowBundle } from '../helpers/temporal';
+
+const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort() : [];
+
+describe('replay of recorded histories', () => {
+  it('has recorded histories of a complete rejoin, a rejection, a dry run and the VT-d step', () => {
+    for (const name of ['rejoin-complete', 'rejoin-rejected', 'rejoin-dry-run', 'rejoin-iommu-reboot-then-reject']) {
+      assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
+    }
+  });
+  for (const file of files) {
+    it(`replays ${file}`, async () => {
+      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history);
+    });
+  }
+});
