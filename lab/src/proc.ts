@@ -23,6 +23,8 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       if (timer) clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // a child that exits before reading its stdin makes the write fail with EPIPE: not an error here
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -4,6 +4,7 @@ import { etcdActivities } from './etcd';
 import { inventoryActivities } from './inventory';
 import { k3sActivities } from './k3s/activities';
 import { proxmoxActivities } from './proxmox';
+import { runbookKitActivities } from './runbook-kit';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -11,9 +12,10 @@ export function createActivities(deps: ActivityDeps) {
     ...proxmoxActivities(deps),
     ...etcdActivities(deps),
     ...k3sActivities(deps),
+    ...runbookKitActivities(deps),
   };
 }
 
 export type RunbookActivities = ReturnType<typeof createActivities>;
-export type { RejoinFacts } from './k3s/activities';
+export type { InstallFacts, RemoveFacts, UninstallFacts } from './k3s/activities';
 export type { NodeFacts } from './inventory';

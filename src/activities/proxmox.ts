@@ -56,25 +56,30 @@ export function proxmoxActivities(deps: ActivityDeps) {
       }
     },
 
-    /** `qm status` says running and `qm guest cmd <id> ping` answers. */
-    async checkVmRunning({ host, vmid }: { host: string; vmid: number }): Promise<{ evidence: string[] }> {
+    /**
+     * `qm status` says running and `qm guest cmd <id> ping` answers. A VM that was just started (a
+     * host reboot) needs a moment for its agent, so both are polled for up to `withinSeconds`.
+     */
+    async checkVmRunning({ host, vmid, withinSeconds = 90 }: { host: string; vmid: number; withinSeconds?: number }): Promise<{ evidence: string[] }> {
       const target = hostTarget(host);
-      const status = await deps.exec.run(target, shellCommand(['qm', 'status', String(vmid)]), activityRunOptions());
-      const line = status.stdout.trim();
-      if (status.exitCode !== 0 || line !== 'status: running') {
-        throw ApplicationFailure.nonRetryable(
-          `VM ${vmid} on ${host} is not running (${(line || status.stderr.trim()) || `qm exited ${status.exitCode}`}): start it first`,
-          'PreconditionFailed',
-        );
+      const deadline = Date.now() + withinSeconds * 1000;
+      for (;;) {
+        const status = await deps.exec.run(target, shellCommand(['qm', 'status', String(vmid)]), activityRunOptions());
+        const line = status.stdout.trim();
+        let problem: string;
+        if (status.exitCode !== 0 || line !== 'status: running') {
+          problem = `VM ${vmid} on ${host} is not running (${line || status.stderr.trim() || `qm exited ${status.exitCode}`}): start it first`;
+        } else {
+          const ping = await deps.exec.run(target, shellCommand(['qm', 'guest', 'cmd', String(vmid), 'ping']), activityRunOptions());
+          if (ping.exitCode === 0) {
+            return { evidence: [`${host}: qm status ${vmid} → ${line}`, `${host}: qm guest cmd ${vmid} ping → ok`] };
+          }
+          problem = `the guest agent of VM ${vmid} on ${host} does not answer (${ping.stderr.trim() || `exit ${ping.exitCode}`})`;
+        }
+        if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(problem, 'PreconditionFailed');
+        heartbeat(problem);
+        await sleep(2_000);
       }
-      const ping = await deps.exec.run(target, shellCommand(['qm', 'guest', 'cmd', String(vmid), 'ping']), activityRunOptions());
-      if (ping.exitCode !== 0) {
-        throw ApplicationFailure.nonRetryable(
-          `the guest agent of VM ${vmid} on ${host} does not answer (${ping.stderr.trim() || `exit ${ping.exitCode}`})`,
-          'PreconditionFailed',
-        );
-      }
-      return { evidence: [`${host}: qm status ${vmid} → ${line}`, `${host}: qm guest cmd ${vmid} ping → ok`] };
     },
   };
 }

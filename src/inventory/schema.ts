@@ -13,6 +13,9 @@ const fingerprintSchema = z
 
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of safe characters');
 
+/** "90s", "15m", "2h", "7d" */
+export const durationSchema = z.string().regex(/^\d{1,7}(s|m|h|d)$/, 'must be a duration like 90s, 15m, 2h or 7d');
+
 export const hostSchema = z.strictObject({
   /** IP or DNS name the worker dials. */
   address: z.string().min(1),
@@ -63,6 +66,27 @@ export const inventorySchema = z
     }),
     /** Who may approve a gate (the `by` of an approval). */
     approvers: z.array(z.string().min(1)).min(1),
+    approvals: z
+      .strictObject({
+        /** Points of no return (e.g. removing an etcd member) need two distinct approvers. */
+        twoPersonIrreversible: z.boolean().default(false),
+        /** A gate left undecided this long ends the run safely, e.g. "24h". */
+        deadline: durationSchema.optional(),
+        /** Re-notify while a gate waits, e.g. "1h". */
+        reminderEvery: durationSchema.optional(),
+      })
+      .prefault({}),
+    /** Where a waiting gate is announced: an ntfy topic URL, or any URL taking a JSON POST. */
+    notify: z
+      .strictObject({
+        url: z.url(),
+        format: z.enum(['ntfy', 'json']).default('ntfy'),
+        /** Base URL of the Temporal Web UI, for the link to the run. */
+        uiBaseUrl: z.url().default('http://localhost:8233'),
+        /** Sent as `Authorization: Bearer <token>` (ntfy access tokens); read from this environment variable. */
+        tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+      })
+      .optional(),
   })
   .superRefine((inv, ctx) => {
     for (const issue of crossCheckInventory(inv)) ctx.addIssue({ code: 'custom', ...issue });

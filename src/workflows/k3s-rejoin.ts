@@ -30,8 +30,8 @@ export const K3S_REJOIN_STEPS: StepDef[] = [
   { id: 'cluster-health', title: 'The rest of the etcd cluster is healthy and keeps quorum', kind: 'check' },
   { id: 'stale-member', title: 'Identify the stale etcd member', kind: 'check' },
   { id: 'cluster-version', title: "Read the cluster's K3s version and server flags", kind: 'check' },
-  { id: 'remove-stale-node', title: 'Remove the stale node and its etcd member (point of no return)', kind: 'change' },
-  { id: 'uninstall-k3s', title: 'Clean uninstall of K3s on the stale node', kind: 'change' },
+  { id: 'remove-stale-node', title: 'Remove the stale node and its etcd member', kind: 'change', irreversible: true },
+  { id: 'uninstall-k3s', title: 'Clean uninstall of K3s on the stale node', kind: 'change', irreversible: true },
   { id: 'install-k3s', title: 'Fresh K3s install pinned to the cluster version, with the join token', kind: 'change' },
   { id: 'wait-ready', title: 'Wait for the node to be Ready', kind: 'wait' },
   { id: 'verify-etcd', title: 'etcd lists the new member started and every endpoint healthy', kind: 'check' },
@@ -39,11 +39,18 @@ export const K3S_REJOIN_STEPS: StepDef[] = [
 
 export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult> {
   const input = checkRejoinInput(rawInput);
-  const rb = new Runbook({ name: 'k3s-rejoin', target: input.node, dryRun: input.dryRun, preApproved: input.preApproved, steps: K3S_REJOIN_STEPS });
+  const rb = new Runbook({
+    name: 'k3s-rejoin',
+    target: input.node,
+    dryRun: input.dryRun,
+    requestedBy: input.requestedBy,
+    gateDeadline: input.gateDeadline,
+    preApproved: input.preApproved,
+    steps: K3S_REJOIN_STEPS,
+  });
 
   return rb.run(async () => {
     const node = await rb.check('read-inventory', () => checks.describeK3sNode({ node: input.node }));
-    rb.setApprovers(node.approvers);
 
     if (node.gpuPassthrough) {
       let iommu = await rb.check('iommu', () => checks.countIommuGroups({ host: node.host }));
@@ -64,19 +71,23 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
     const stale = await rb.check('stale-member', () => checks.identifyStaleMember({ node: node.name, healthyNode: cluster.healthyNode }));
     const k3s = await rb.check('cluster-version', () => checks.readClusterVersion({ healthyNode: cluster.healthyNode }));
 
-    const facts = {
-      node: node.name,
-      healthyNode: cluster.healthyNode,
-      staleMemberId: stale.member?.id ?? null,
-      staleMemberName: stale.member?.name ?? null,
-      version: k3s.version,
-      serverFlags: k3s.serverFlags,
-    };
-    const plan = await checks.planRejoin(facts);
+    const healthyNode = cluster.healthyNode;
 
-    await rb.change('remove-stale-node', plan.removeStaleNode, () => changes.removeStaleNode(facts));
-    await rb.change('uninstall-k3s', plan.uninstallK3s, () => changes.uninstallK3s(facts));
-    await rb.change('install-k3s', plan.installK3s, () => changes.installK3s(facts));
+    await rb.change(
+      'remove-stale-node',
+      () => checks.planStaleNodeRemoval({ node: node.name, healthyNode, staleMemberId: stale.member?.id ?? null }),
+      (facts) => changes.removeStaleNode(facts),
+    );
+    await rb.change(
+      'uninstall-k3s',
+      () => checks.planUninstall({ node: node.name }),
+      (facts) => changes.uninstallK3s(facts),
+    );
+    await rb.change(
+      'install-k3s',
+      () => checks.planInstall({ node: node.name, healthyNode, staleMemberName: stale.member?.name ?? null }),
+      (facts) => changes.installK3s(facts),
+    );
 
     if (input.dryRun) {
       rb.skip('wait-ready', 'dry run');
@@ -91,7 +102,7 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
       }).waitForNodeReady({ node: node.name, healthyNode: cluster.healthyNode, timeoutSeconds: input.readyTimeoutSeconds }),
     );
     const joined = await rb.check('verify-etcd', () =>
-      checks.verifyRejoined({ node: node.name, healthyNode: cluster.healthyNode, oldMemberId: facts.staleMemberId }),
+      checks.verifyRejoined({ node: node.name, healthyNode, oldMemberId: stale.member?.id ?? null }),
     );
     return `${node.name} rejoined the cluster as etcd member ${joined.memberId} at K3s ${k3s.version}`;
   });

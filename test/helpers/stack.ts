@@ -10,18 +10,25 @@ export interface Stack {
   env: TestWorkflowEnvironment;
   lab: Lab;
   taskQueue: string;
+  /** The dev server's Web UI, when started with `{ ui: true }`. */
+  uiUrl?: string;
   startRejoin(input: object): Promise<WorkflowHandle>;
   stop(): Promise<void>;
 }
 
-export async function startStack(labOptions: LabOptions = {}): Promise<Stack> {
+export interface StackOptions {
+  /** Serve the dev server's Web UI too (browser tests). */
+  ui?: boolean;
+}
+
+export async function startStack(labOptions: LabOptions = {}, options: StackOptions = {}): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
     cleanups.length = 0;
   };
   try {
-    const env = await startTemporal();
+    const env = await startTemporal({ ui: options.ui });
     cleanups.push(() => env.teardown());
     const lab = await Lab.start(labOptions);
     cleanups.push(() => lab.stop());
@@ -42,6 +49,7 @@ export async function startStack(labOptions: LabOptions = {}): Promise<Stack> {
       env,
       lab,
       taskQueue,
+      uiUrl: env.uiUrl,
       startRejoin: (input) =>
         env.client.workflow.start('k3sRejoin', {
           taskQueue,

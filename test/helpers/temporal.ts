@@ -3,6 +3,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
+import net from 'node:net';
 import path from 'node:path';
 import { temporalExecutable } from '../../src/shared/temporal-cli';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/workflows/runbook/search-attributes';
@@ -11,13 +12,39 @@ import type { RunbookStatus } from '../../src/workflows/runbook/types';
 
 let runtimeInstalled = false;
 
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+export interface TemporalOptions {
+  /** Serve the dev server's Web UI on a free loopback port (its URL is `uiUrl`). */
+  ui?: boolean;
+}
+
+export async function startTemporal(
+  options: TemporalOptions = {},
+): Promise<TestWorkflowEnvironment & { uiUrl?: string }> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  return TestWorkflowEnvironment.createLocal({
-    server: { executable: temporalExecutable(), searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES },
+  const uiPort = options.ui ? await freePort() : undefined;
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: temporalExecutable(),
+      searchAttributes: RUNBOOK_SEARCH_ATTRIBUTES,
+      ...(uiPort ? { ui: true, uiPort } : {}),
+    },
+  });
+  return Object.assign(env, { uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined });
+}
+
+/** A loopback TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
 

@@ -8,12 +8,20 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunbookActivities } from '../../src/activities';
 import { approveSignal, decideUpdate, doneSignal, rejectSignal } from '../../src/workflows/runbook/messages';
-import type { RunbookResult } from '../../src/workflows/runbook/types';
+import type { GateNotice, RunbookResult } from '../../src/workflows/runbook/types';
 import { gateOpen, startTemporal, uniqueId, waitForStatus, workflowBundle } from '../helpers/temporal';
 
 /** A pretend homelab the mocked activities read and change, plus a log of every call. */
-function fakeLab(opts: { iommuGroups?: number } = {}) {
+/** A plan whose digest is a hash of its commands, as the real preflights make it. */
+function fakePlan(commands: string[]) {
+  let h = 0;
+  for (const ch of commands.join('\n')) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return { target: 'k3s-vm-pumped-piglet VM 105', commands, facts: { commands: String(commands.length) }, digest: h.toString(16).padStart(8, '0') };
+}
+
+function fakeLab(opts: { iommuGroups?: number; twoPerson?: boolean; reminderMs?: number } = {}) {
   const calls: string[] = [];
+  const notices: GateNotice[] = [];
   const world = { iommuGroups: opts.iommuGroups ?? 12, rebooted: false, memberListed: true, installed: 'old' as 'old' | 'none' | 'new' };
   const ev = (line: string) => ({ evidence: [line] });
   const acts: Partial<RunbookActivities> = {
@@ -51,10 +59,26 @@ function fakeLab(opts: { iommuGroups?: number } = {}) {
       calls.push('readClusterVersion');
       return { version: 'v1.32.5+k3s1', serverFlags: ['--disable', 'servicelb'], evidence: [] };
     },
-    async planRejoin() {
-      calls.push('planRejoin');
-      const p = (c: string) => ({ target: 'x', commands: [c] });
-      return { removeStaleNode: p('kubectl delete node k3s-vm-still-fawn'), uninstallK3s: p('k3s-uninstall.sh'), installK3s: p('K3S_TOKEN=*** sh') };
+    async planStaleNodeRemoval() {
+      calls.push('planStaleNodeRemoval');
+      const facts = { node: 'k3s-vm-still-fawn', healthyNode: 'k3s-vm-pumped-piglet', deleteNode: true, removeMemberId: world.memberListed ? '1f57491286ac4c3' : null };
+      return { plan: fakePlan(['kubectl delete node k3s-vm-still-fawn', ...(world.memberListed ? ['etcdctl member remove 1f57491286ac4c3'] : [])]), facts };
+    },
+    async planUninstall() {
+      calls.push('planUninstall');
+      return { plan: fakePlan(['k3s-uninstall.sh']), facts: { node: 'k3s-vm-still-fawn', installed: true } };
+    },
+    async planInstall() {
+      calls.push('planInstall');
+      const facts = { node: 'k3s-vm-still-fawn', healthyNode: 'k3s-vm-pumped-piglet', staleMemberName: 'x', version: 'v1.32.5+k3s1', serverFlags: [] };
+      return { plan: fakePlan(['K3S_TOKEN=*** sh']), facts };
+    },
+    async approvalPolicy() {
+      return { approvers: ['alice', 'bob', 'carol'], twoPersonIrreversible: opts.twoPerson ?? false, reminderMs: opts.reminderMs };
+    },
+    async notifyGate(notice) {
+      notices.push(notice);
+      return { sent: true };
     },
     async removeStaleNode() {
       calls.push('removeStaleNode');
@@ -80,7 +104,7 @@ function fakeLab(opts: { iommuGroups?: number } = {}) {
       return { memberId: 'abc', evidence: [] };
     },
   };
-  return { acts, calls, world };
+  return { acts, calls, world, notices };
 }
 
 const CHANGES = ['removeStaleNode', 'uninstallK3s', 'installK3s'];
@@ -119,7 +143,7 @@ describe('rejoin workflow with mocked activities', () => {
     });
     assert.equal(result.outcome, 'completed');
     assert.deepEqual(
-      lab.calls.filter((c) => c !== 'planRejoin'),
+      lab.calls.filter((c) => !c.startsWith('plan')),
       ['describeK3sNode', 'countIommuGroups', 'checkVmRunning', 'checkClusterHealth', 'identifyStaleMember', 'readClusterVersion', ...CHANGES, 'waitForNodeReady', 'verifyRejoined'],
     );
     assert.deepEqual(result.approvals.map((a) => [a.step, a.by, a.via]), [
@@ -221,5 +245,99 @@ describe('rejoin workflow with mocked activities', () => {
       });
     });
     assert.deepEqual(lab.calls, []);
+  });
+
+  it('a stale digest is refused, and the gate shows the digest of its plan', async () => {
+    const lab = fakeLab();
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      const st = await waitForStatus(h, gateOpen('remove-stale-node'));
+      const digest = st.openGate!.digest!;
+      assert.match(digest, /^[0-9a-f]{8,}$/);
+      await assert.rejects(
+        h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve', digest: 'deadbeef0000' }] }),
+        (err: Error & { cause?: Error }) => /plan digest deadbeef0000 is stale/.test(String(err.cause?.message)),
+      );
+      const d = await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve', digest }] });
+      assert.equal(d.digest, digest);
+      await waitForStatus(h, gateOpen('uninstall-k3s'));
+      await h.signal(rejectSignal, { step: 'uninstall-k3s', by: 'bob' });
+      await h.result();
+    });
+    assert.deepEqual(lab.calls.filter((c) => CHANGES.includes(c)), ['removeStaleNode']);
+  });
+
+  it('a plan that changed between approval and execution re-opens the gate and runs nothing', async () => {
+    const lab = fakeLab();
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn' });
+      const first = await waitForStatus(h, gateOpen('remove-stale-node'));
+      lab.world.memberListed = false; // someone removed the member by hand while the gate was open
+      await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice', digest: first.openGate!.digest });
+      const again = await waitForStatus(h, (s) => s.openGate?.step === 'remove-stale-node' && s.openGate.digest !== first.openGate!.digest);
+      assert.match(again.openGate!.reopenedBecause!, /the plan changed after approval/);
+      assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0, 'nothing ran');
+      assert.ok(!again.steps.find((s) => s.id === 'remove-stale-node')!.plan!.commands.some((c) => c.includes('member remove')));
+      await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'bob' });
+      assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
+    });
+  });
+
+  it('a two-person gate is not passed by one approver, nor by the starter alone', async () => {
+    const lab = fakeLab({ twoPerson: true });
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn', requestedBy: 'alice' });
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve' }] });
+      await assert.rejects(
+        h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve' }] }),
+        (err: Error & { cause?: Error }) => /already approved/.test(String(err.cause?.message)),
+      );
+      const st = await waitForStatus(h, (s) => s.openGate?.approvedBy.length === 1);
+      assert.equal(st.openGate!.needs, 1);
+      assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0);
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'bob', decision: 'approve' }] });
+      await waitForStatus(h, gateOpen('uninstall-k3s'));
+      assert.deepEqual(lab.calls.filter((c) => CHANGES.includes(c)), ['removeStaleNode']);
+      // install-k3s is not a point of no return: one approver, even the starter, is enough
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'uninstall-k3s', by: 'alice', decision: 'approve' }] });
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'uninstall-k3s', by: 'carol', decision: 'approve' }] });
+      await waitForStatus(h, gateOpen('install-k3s'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'install-k3s', by: 'alice', decision: 'approve' }] });
+      const result = (await h.result()) as RunbookResult;
+      assert.equal(result.outcome, 'completed');
+      assert.deepEqual(result.steps.find((s) => s.id === 'remove-stale-node')!.approvals!.map((a) => a.by), ['alice', 'bob']);
+    });
+  });
+
+  it('the starter cannot be the only approver of a point of no return', async () => {
+    const lab = fakeLab();
+    await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn', requestedBy: 'alice' });
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice' });
+      const st = await waitForStatus(h, (s) => s.openGate?.approvedBy.length === 1);
+      assert.equal(st.openGate!.needs, 1, 'still needs someone other than the starter');
+      await h.signal(approveSignal, { step: 'remove-stale-node', by: 'bob' });
+      await waitForStatus(h, gateOpen('uninstall-k3s'));
+      await h.signal(rejectSignal, { step: 'uninstall-k3s', by: 'bob' });
+      await h.result();
+    });
+  });
+
+  it('a gate deadline ends the run safely; notifications go out on open, reminder and expiry', async () => {
+    const lab = fakeLab({ reminderMs: 1_000 });
+    const result = await withWorker(lab.acts, async () => {
+      const h = await start({ node: 'k3s-vm-still-fawn', gateDeadline: '3s' });
+      return (await h.result()) as RunbookResult;
+    });
+    assert.equal(result.outcome, 'expired');
+    assert.match(result.summary, /expired without a decision; nothing was changed/);
+    assert.equal(lab.calls.filter((c) => CHANGES.includes(c)).length, 0);
+    const events = lab.notices.map((n) => n.event);
+    assert.equal(events[0], 'gate-open');
+    assert.ok(events.includes('reminder'), events.join(','));
+    assert.equal(events[events.length - 1], 'expired');
+    assert.ok(lab.notices.every((n) => n.step === 'remove-stale-node' && n.digest && n.workflowId && n.runId));
   });
 });

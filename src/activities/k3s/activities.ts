@@ -5,39 +5,52 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityRunOptions, describeTarget, nodeRef, runOk, tail, type ActivityDeps } from '../deps';
 
 import { validMemberId, validVersion } from '../exec/quote';
-import type { StepPlan } from '../../workflows/runbook/types';
+import { parseEndpointHealthJson } from '../parse/etcdctl';
+import type { Planned } from '../../workflows/runbook/types';
+import { planOf } from '../plan';
 import { parseK3sVersion, parseK3sUnitExecStart, serverFlagsForJoin } from '../parse/k3s';
 import { parseNodesJson } from '../parse/kubectl';
 import { parseMemberListJson } from '../parse/etcdctl';
 import * as cmd from './commands';
 
-export interface RejoinFacts {
+/** Facts of the removal, as its preflight found them. */
+export interface RemoveFacts {
   node: string;
   healthyNode: string;
-  /** Hex ID of the stale etcd member, or null when it is already gone. */
-  staleMemberId: string | null;
+  /** The Kubernetes node object still exists. */
+  deleteNode: boolean;
+  /** Hex ID of the stale member still listed, or null. */
+  removeMemberId: string | null;
+}
+
+export interface UninstallFacts {
+  node: string;
+  installed: boolean;
+}
+
+export interface InstallFacts {
+  node: string;
+  healthyNode: string;
+  /** The old member's name (`<node>-<8 hex>`): a data dir with it is a leftover install. */
   staleMemberName: string | null;
   version: string;
   serverFlags: string[];
 }
 
-const FLAG = /^[A-Za-z0-9][A-Za-z0-9=,._:/@+-]*$|^--?[A-Za-z0-9][A-Za-z0-9=,._:/@+-]*$/;
+const FLAG = /^-{0,2}[A-Za-z0-9][A-Za-z0-9=,._:/@+-]*$/;
 const TOKEN = /^[A-Za-z0-9:._+/=-]{16,512}$/;
 
 export function k3sActivities(deps: ActivityDeps) {
   const inv = deps.inventory;
 
-  function checkFacts(f: RejoinFacts): void {
-    nodeRef(inv, f.node);
-    nodeRef(inv, f.healthyNode);
-    if (f.staleMemberId !== null) validMemberId(f.staleMemberId);
-    validVersion(f.version);
-    for (const flag of f.serverFlags) {
+  function checkVersionAndFlags(version: string, serverFlags: string[]): void {
+    validVersion(version);
+    for (const flag of serverFlags) {
       if (!FLAG.test(flag)) throw ApplicationFailure.nonRetryable(`unsafe K3s server flag ${JSON.stringify(flag)}`, 'BadInput');
     }
   }
 
-  function installParams(f: RejoinFacts, token: string): cmd.InstallParams {
+  function installParams(f: InstallFacts, token: string): cmd.InstallParams {
     const healthy = nodeRef(inv, f.healthyNode);
     return {
       installScriptUrl: inv.k3s.installScriptUrl,
@@ -53,6 +66,44 @@ export function k3sActivities(deps: ActivityDeps) {
     return parseNodesJson(res.stdout);
   }
 
+  /** Is the member listed, and is it healthy now? (read through the healthy node) */
+  async function memberState(healthyNode: string, id: string): Promise<{ listed: boolean; healthy: boolean }> {
+    const healthy = nodeRef(inv, healthyNode);
+    const list = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
+    const member = parseMemberListJson(list.stdout).find((m) => m.id === id);
+    if (!member) return { listed: false, healthy: false };
+    if (member.clientURLs.length === 0) return { listed: true, healthy: false };
+    // the member's own endpoints, asked from the healthy node (a dead one answers health:false)
+    const res = await deps.exec.run(
+      healthy.target,
+      cmd.etcdctl(inv, member.clientURLs.join(','), ['endpoint', 'health', '-w', 'json']),
+      activityRunOptions({ timeoutMs: 30_000 }),
+    );
+    const health = parseEndpointHealthJson(res.stdout);
+    return { listed: true, healthy: health.length > 0 && health.every((h) => h.health) };
+  }
+
+  /** The probe of an install on the stale node: version and etcd member name of what is there. */
+  async function probeInstall(node: string): Promise<{ version?: string; memberName: string; hasUninstall: boolean; hasData: boolean }> {
+    const res = await deps.exec.run(
+      nodeRef(inv, node).target,
+      [
+        'test -x /usr/local/bin/k3s && k3s --version | head -n1',
+        `echo "name=$(cat ${cmd.ETCD_NAME_FILE} 2>/dev/null)"`,
+        `test -x ${cmd.K3S_UNINSTALL} && echo has-uninstall`,
+        'test -e /var/lib/rancher/k3s && echo has-data',
+        'true',
+      ].join('; '),
+      activityRunOptions(),
+    );
+    return {
+      version: /k3s version (\S+)/.exec(res.stdout)?.[1],
+      memberName: /name=(.*)/.exec(res.stdout)?.[1]?.trim() ?? '',
+      hasUninstall: res.stdout.includes('has-uninstall'),
+      hasData: res.stdout.includes('has-data'),
+    };
+  }
+
   return {
     /** `k3s --version` and the server flags of the unit install.sh wrote, on a healthy server. */
     async readClusterVersion({ healthyNode }: { healthyNode: string }) {
@@ -60,6 +111,7 @@ export function k3sActivities(deps: ActivityDeps) {
       const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
       const args = parseK3sUnitExecStart((await runOk(deps, ref.target, cmd.readUnit())).stdout);
       const serverFlags = serverFlagsForJoin(args);
+      checkVersionAndFlags(version, serverFlags);
       const nodes = await kubeNodes(healthyNode);
       const versions = [...new Set(nodes.map((n) => n.kubeletVersion).filter(Boolean))];
       return {
@@ -74,31 +126,34 @@ export function k3sActivities(deps: ActivityDeps) {
       };
     },
 
-    /** The commands of every change, rendered exactly as they will run (join token masked). */
-    async planRejoin(f: RejoinFacts): Promise<Record<'removeStaleNode' | 'uninstallK3s' | 'installK3s', StepPlan>> {
-      checkFacts(f);
-      const healthy = nodeRef(inv, f.healthyNode);
-      const stale = nodeRef(inv, f.node);
-      return {
-        removeStaleNode: {
-          target: describeTarget(healthy.target),
-          commands: [
-            cmd.kubectlDeleteNode(f.node),
-            ...(f.staleMemberId ? [cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.staleMemberId])] : []),
-          ],
-        },
-        uninstallK3s: { target: describeTarget(stale.target), commands: cmd.uninstallK3s() },
-        installK3s: {
-          target: describeTarget(stale.target),
-          commands: [`# join token read from ${f.healthyNode}:${cmd.K3S_TOKEN_FILE}`, cmd.installK3s(installParams(f, cmd.TOKEN_MASK))],
-        },
-      };
+    /** Preflight of the removal: what is still there to remove, rendered as the commands that will run. */
+    async planStaleNodeRemoval({ node, healthyNode, staleMemberId }: { node: string; healthyNode: string; staleMemberId: string | null }): Promise<Planned<RemoveFacts>> {
+      nodeRef(inv, node);
+      const healthy = nodeRef(inv, healthyNode);
+      if (staleMemberId !== null) validMemberId(staleMemberId);
+      const deleteNode = (await kubeNodes(healthyNode)).some((n) => n.name === node);
+      const member = staleMemberId ? await memberState(healthyNode, staleMemberId) : { listed: false, healthy: false };
+      if (member.healthy) {
+        throw ApplicationFailure.nonRetryable(`etcd member ${staleMemberId} of ${node} is healthy again: it is not stale, refusing to remove it`, 'PreconditionFailed');
+      }
+      const removeMemberId = member.listed ? staleMemberId : null;
+      const commands = [
+        ...(deleteNode ? [cmd.kubectlDeleteNode(node)] : []),
+        ...(removeMemberId ? [cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', removeMemberId])] : []),
+      ];
+      const plan = planOf(describeTarget(healthy.target), commands.length ? commands : ['# nothing left to remove'], {
+        node,
+        healthyNode,
+        nodeObject: deleteNode ? 'present' : 'absent',
+        staleMember: removeMemberId ?? 'not listed',
+      });
+      return { plan, facts: { node, healthyNode, deleteNode, removeMemberId } };
     },
 
     /** `kubectl delete node` if the node object exists, then `member remove` if the member is still listed. */
-    async removeStaleNode(f: RejoinFacts) {
-      checkFacts(f);
+    async removeStaleNode(f: RemoveFacts) {
       const healthy = nodeRef(inv, f.healthyNode);
+      nodeRef(inv, f.node);
       const evidence: string[] = [];
       if ((await kubeNodes(f.healthyNode)).some((n) => n.name === f.node)) {
         const res = await runOk(deps, healthy.target, cmd.kubectlDeleteNode(f.node));
@@ -106,35 +161,43 @@ export function k3sActivities(deps: ActivityDeps) {
       } else {
         evidence.push(`node ${f.node} is not in the cluster (already deleted)`);
       }
-      if (f.staleMemberId) {
-        const list = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
-        const listed = parseMemberListJson(list.stdout).find((m) => m.id === f.staleMemberId);
+      if (f.removeMemberId) {
+        validMemberId(f.removeMemberId);
+        const { listed } = await memberState(f.healthyNode, f.removeMemberId);
         if (listed) {
-          const res = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.staleMemberId]));
+          const res = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.removeMemberId]));
           evidence.push(res.stdout.trim());
         } else {
-          evidence.push(`etcd member ${f.staleMemberId} is no longer listed (already removed)`);
+          evidence.push(`etcd member ${f.removeMemberId} is no longer listed (already removed)`);
         }
       }
       return { evidence };
     },
 
+    /** Preflight of the uninstall: is K3s there to uninstall? */
+    async planUninstall({ node }: { node: string }): Promise<Planned<UninstallFacts>> {
+      const stale = nodeRef(inv, node);
+      const probe = await probeInstall(node);
+      if (!probe.hasUninstall && probe.hasData) {
+        throw ApplicationFailure.nonRetryable(
+          `${node} has /var/lib/rancher/k3s but no ${cmd.K3S_UNINSTALL}: clean it up by hand (this runbook never runs rm -rf)`,
+          'PreconditionFailed',
+        );
+      }
+      const plan = planOf(describeTarget(stale.target), probe.hasUninstall ? cmd.uninstallK3s() : ['# K3s is not installed: nothing to uninstall'], {
+        node,
+        installed: probe.hasUninstall ? `${probe.version ?? 'unknown version'}, etcd member ${probe.memberName || 'none'}` : 'no',
+      });
+      return { plan, facts: { node, installed: probe.hasUninstall } };
+    },
+
     /** `systemctl stop k3s || true`, then the official k3s-uninstall.sh; never rm -rf. */
-    async uninstallK3s(f: RejoinFacts) {
-      checkFacts(f);
+    async uninstallK3s(f: UninstallFacts) {
       const stale = nodeRef(inv, f.node);
-      const state = await deps.exec.run(
-        stale.target,
-        `test -x ${cmd.K3S_UNINSTALL} && echo script; test -e /var/lib/rancher/k3s && echo data; true`,
-        activityRunOptions(),
-      );
-      const has = new Set(state.stdout.split('\n').map((l) => l.trim()));
-      if (!has.has('script')) {
-        if (has.has('data')) {
-          throw ApplicationFailure.nonRetryable(
-            `${f.node} has /var/lib/rancher/k3s but no ${cmd.K3S_UNINSTALL}: clean it up by hand (this runbook never runs rm -rf)`,
-            'PreconditionFailed',
-          );
+      const probe = await probeInstall(f.node);
+      if (!probe.hasUninstall) {
+        if (probe.hasData) {
+          throw ApplicationFailure.nonRetryable(`${f.node} has K3s data but no ${cmd.K3S_UNINSTALL}: clean it up by hand`, 'PreconditionFailed');
         }
         return { evidence: [`K3s is not installed on ${f.node} (already uninstalled)`] };
       }
@@ -144,46 +207,50 @@ export function k3sActivities(deps: ActivityDeps) {
       return { evidence: [`${stop} → ok`, `${uninstall} → exit 0`, ...lastLines(res.stderr, 3)] };
     },
 
+    /** Preflight of the install: the cluster's version and flags read again, the install line rendered (token masked). */
+    async planInstall({ node, healthyNode, staleMemberName }: { node: string; healthyNode: string; staleMemberName: string | null }): Promise<Planned<InstallFacts>> {
+      const stale = nodeRef(inv, node);
+      const ref = nodeRef(inv, healthyNode);
+      const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
+      const serverFlags = serverFlagsForJoin(parseK3sUnitExecStart((await runOk(deps, ref.target, cmd.readUnit())).stdout));
+      checkVersionAndFlags(version, serverFlags);
+      const facts: InstallFacts = { node, healthyNode, staleMemberName, version, serverFlags };
+      const p = installParams(facts, cmd.TOKEN_MASK);
+      const plan = planOf(
+        describeTarget(stale.target),
+        [`# join token read from ${healthyNode}:${cmd.K3S_TOKEN_FILE}`, cmd.installK3s(p)],
+        { node, healthyNode, version, serverFlags: serverFlags.join(' '), serverUrl: p.serverUrl, installScriptUrl: p.installScriptUrl },
+      );
+      return { plan, facts };
+    },
+
     /** Reads the join token on the healthy node and installs K3s pinned to the cluster's version and flags. */
-    async installK3s(f: RejoinFacts) {
-      checkFacts(f);
+    async installK3s(f: InstallFacts) {
+      checkVersionAndFlags(f.version, f.serverFlags);
       const stale = nodeRef(inv, f.node);
       const healthy = nodeRef(inv, f.healthyNode);
-      const probe = await deps.exec.run(
-        stale.target,
-        `test -x /usr/local/bin/k3s && k3s --version | head -n1; echo "name=$(cat ${cmd.ETCD_NAME_FILE} 2>/dev/null)"`,
-        activityRunOptions(),
-      );
-      const memberName = /name=(.*)/.exec(probe.stdout)?.[1]?.trim() ?? '';
-      const installed = /k3s version (\S+)/.exec(probe.stdout)?.[1];
-      if (installed && memberName && memberName === f.staleMemberName) {
+      const probe = await probeInstall(f.node);
+      if (probe.version && probe.memberName && probe.memberName === f.staleMemberName) {
         throw ApplicationFailure.nonRetryable(
-          `${f.node} still has the old K3s install (etcd member ${memberName}): the uninstall must run first`,
+          `${f.node} still has the old K3s install (etcd member ${probe.memberName}): the uninstall must run first`,
           'PreconditionFailed',
         );
       }
-      if (installed && memberName) {
-        if (installed !== f.version) {
-          throw ApplicationFailure.nonRetryable(`${f.node} runs K3s ${installed}, not the cluster's ${f.version}`, 'PreconditionFailed');
+      if (probe.version && probe.memberName) {
+        if (probe.version !== f.version) {
+          throw ApplicationFailure.nonRetryable(`${f.node} runs K3s ${probe.version}, not the cluster's ${f.version}`, 'PreconditionFailed');
         }
-        return { evidence: [`K3s ${installed} is already installed on ${f.node} as etcd member ${memberName}`] };
+        return { evidence: [`K3s ${probe.version} is already installed on ${f.node} as etcd member ${probe.memberName}`] };
       }
       const token = (await runOk(deps, healthy.target, cmd.readToken())).stdout.trim();
       if (!TOKEN.test(token)) {
         throw ApplicationFailure.nonRetryable(`the join token on ${f.healthyNode} has an unexpected format`, 'PreconditionFailed');
       }
-      const res = await deps.exec.run(
-        stale.target,
-        cmd.installK3s(installParams(f, token)),
-        activityRunOptions({ timeoutMs: 600_000, secrets: [token] }),
-      );
+      const res = await deps.exec.run(stale.target, cmd.installK3s(installParams(f, token)), activityRunOptions({ timeoutMs: 600_000, secrets: [token] }));
       const output = redactAll(`${res.stdout}\n${res.stderr}`, token);
       if (res.exitCode !== 0) {
         // a failed install is not retried blindly: it needs someone to read why
-        throw ApplicationFailure.nonRetryable(
-          `the K3s install on ${f.node} exited ${res.exitCode}: ${tail(output)}`,
-          'InstallFailed',
-        );
+        throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} exited ${res.exitCode}: ${tail(output)}`, 'InstallFailed');
       }
       return { evidence: [`installed K3s ${f.version} on ${f.node} joining ${f.healthyNode}`, ...lastLines(output, 4)] };
     },
@@ -219,4 +286,3 @@ function lastLines(text: string, n: number): string[] {
 function redactAll(text: string, secret: string): string {
   return secret ? text.split(secret).join(cmd.TOKEN_MASK) : text;
 }
-

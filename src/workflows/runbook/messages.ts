@@ -7,6 +7,8 @@ export interface ApprovalInput {
   step: string;
   by: string;
   comment?: string;
+  /** The plan digest the approver saw; a stale one is refused. The CLI always sends it. */
+  digest?: string;
 }
 
 /** What the CLI sends: one update for every decision, refused at once when it cannot apply. */

@@ -3,10 +3,20 @@
 export type StepKind = 'check' | 'change' | 'wait' | 'manual';
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'skipped' | 'planned' | 'failed' | 'rejected';
 
-/** What will run for a change step: rendered commands, secrets masked. */
+/** What will run for a change step: rendered commands (secrets masked) and the facts behind them. */
 export interface StepPlan {
   target: string;
   commands: string[];
+  /** The facts the commands were rendered from (member ID, K3s version, healthy node...). */
+  facts: Record<string, string>;
+  /** Short hash of target, commands and facts: an approval names it, a changed plan changes it. */
+  digest: string;
+}
+
+/** A preflight's answer: the plan to show, and the facts the change will run with. */
+export interface Planned<F> {
+  plan: StepPlan;
+  facts: F;
 }
 
 export interface Decision {
@@ -14,6 +24,8 @@ export interface Decision {
   by: string;
   decision: 'approve' | 'reject' | 'done' | 'abort';
   comment?: string;
+  /** The plan digest the decider saw. */
+  digest?: string;
   via: 'signal' | 'update';
   at: string;
 }
@@ -28,7 +40,11 @@ export interface StepStatus {
   /** Short command output and facts that justify the step's outcome. */
   evidence: string[];
   plan?: StepPlan;
+  /** A point of no return: its gate may need a second approver, never only the starter. */
+  irreversible?: boolean;
   decision?: Decision;
+  /** Every approval given at this step's gate (two for a two-person gate). */
+  approvals?: Decision[];
   error?: string;
 }
 
@@ -38,13 +54,24 @@ export interface OpenGate {
   since: string;
   /** What the operator is asked to do, in words. */
   instructions: string;
+  /** The plan digest an approval may name (approval gates). */
+  digest?: string;
+  /** Approvals still needed, and who approved so far. */
+  needs: number;
+  approvedBy: string[];
+  /** When the gate expires, ending the run with nothing changed by the step. */
+  deadline?: string;
+  /** Why the gate is open again (the plan changed after approval). */
+  reopenedBecause?: string;
 }
 
-export type RunState = 'running' | 'waiting' | 'completed' | 'rejected' | 'aborted' | 'failed';
+export type RunState = 'running' | 'waiting' | 'completed' | 'rejected' | 'aborted' | 'expired' | 'failed';
 
 export interface RunbookStatus {
   runbook: string;
   target: string;
+  /** Who asked for the run (input `requestedBy`); never the only approver of an irreversible step. */
+  requestedBy?: string;
   dryRun: boolean;
   state: RunState;
   currentStep?: string;
@@ -57,15 +84,42 @@ export interface RunbookStatus {
 export interface RunbookResult {
   runbook: string;
   target: string;
-  outcome: 'completed' | 'dry-run' | 'rejected' | 'aborted';
+  outcome: 'completed' | 'dry-run' | 'rejected' | 'aborted' | 'expired';
   summary: string;
   steps: StepStatus[];
   approvals: Decision[];
   /** For a dry run: every change in order, with the commands it would run. */
-  plan?: { step: string; title: string; target: string; commands: string[] }[];
+  plan?: { step: string; title: string; target: string; commands: string[]; digest: string }[];
 }
 
 /** Every step's outcome carries evidence; activities return it alongside their facts. */
 export interface Evidence {
   evidence: string[];
+}
+
+/** How gates behave, from the inventory (and the run's input for the deadline). */
+export interface ApprovalPolicy {
+  approvers: string[];
+  /** Irreversible steps need two distinct approvers. */
+  twoPersonIrreversible: boolean;
+  /** Gate deadline in ms; none waits forever. */
+  deadlineMs?: number;
+  /** Re-notify while a gate waits, every this many ms. */
+  reminderMs?: number;
+}
+
+/** What a notification says about a waiting gate. */
+export interface GateNotice {
+  event: 'gate-open' | 'reminder' | 'expired';
+  runbook: string;
+  target: string;
+  step: string;
+  title: string;
+  kind: OpenGate['kind'];
+  digest?: string;
+  instructions: string;
+  workflowId: string;
+  runId: string;
+  namespace: string;
+  deadline?: string;
 }

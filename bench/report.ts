@@ -1,0 +1,237 @@
+// Renders results.json as docs/benchmarks.md and the ratio chart (bench/ratios.svg).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+type R = Record<string, any>;
+
+const fmt = (x: unknown, d = 0): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+const ms = (s: R | undefined): string => (s ? `${fmt(s.medianMs)} ms` : '—');
+const x = (v: unknown, d = 2): string => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(d)}×` : '—');
+
+interface Bar {
+  group: string;
+  label: string;
+  value: number | undefined;
+  /** Lower is better; met when value <= target. */
+  target?: number;
+}
+
+function bars(r: R): Bar[] {
+  const p = r.perStep?.ratios ?? {};
+  const f = r.fanout?.ratios ?? {};
+  const s = r.startup?.ratios ?? {};
+  const z = r.resume?.ratios ?? {};
+  const n = r.fanout?.hosts ?? '?';
+  return [
+    { group: 'per step', label: 'engine / floor', value: p.engineOverFloor, target: 1.5 },
+    { group: 'per step', label: 'engine, eager dispatch / floor', value: p.eagerOverFloor, target: 1.5 },
+    { group: 'per step', label: 'engine, local activities / floor', value: p.localOverFloor, target: 1.5 },
+    { group: 'per step', label: 'exec layer alone / floor', value: p.executorOverFloor },
+    { group: 'per step', label: 'engine / Ansible', value: p.engineOverAnsible, target: 0.1 },
+    { group: 'per step', label: 'engine, local activities / Ansible', value: p.localOverAnsible, target: 0.1 },
+    { group: 'fan-out', label: `engine: ${n} hosts / 1 host`, value: f.engineAllOverOne, target: 3 },
+    { group: 'fan-out', label: `raw ssh2: ${n} hosts / 1 host`, value: f.rawAllOverOne, target: 3 },
+    { group: 'fan-out', label: `Ansible: ${n} hosts / 1 host`, value: f.ansibleAllOverOne, target: 3 },
+    { group: 'start-up', label: 'bundling at start / prebuilt', value: s.bundleOverPrebuilt },
+    { group: 'resume', label: 'at a gate / start-up', value: z.atGateOverStartup },
+    { group: 'resume', label: 'at a gate, sticky 1 s / start-up', value: z.atGateSticky1sOverStartup },
+    { group: 'resume', label: 'mid-command / start-up', value: z.midCommandOverStartup },
+  ];
+}
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Horizontal bars on a log scale (0.01× … 100×); a target is a red tick, a met one makes the bar green. */
+export function renderSvg(r: R): string {
+  const rows = bars(r);
+  const left = 290;
+  const width = 820;
+  const plotW = width - left - 70;
+  const rowH = 24;
+  const top = 58;
+  const height = top + rows.length * rowH + 40;
+  const lo = Math.log10(0.01);
+  const hi = Math.log10(100);
+  const px = (v: number) => left + ((Math.log10(Math.min(100, Math.max(0.01, v))) - lo) / (hi - lo)) * plotW;
+  const m = r.machineAtStart ?? {};
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">homelab-runbooks benchmarks: ratios taken in one run (lower is better, log scale)</text>`);
+  out.push(`<text x="10" y="38" fill="#555">${esc(`${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load ${(m.loadAverage ?? []).join(' ')} at start — ${r.generatedAt ?? ''}${r.config?.smoke ? ' — SMOKE SIZES' : ''}`)}</text>`);
+  for (const t of [0.01, 0.1, 1, 10, 100]) {
+    out.push(`<line x1="${px(t)}" y1="${top - 6}" x2="${px(t)}" y2="${top + rows.length * rowH}" stroke="${t === 1 ? '#999' : '#ddd'}"/>`);
+    out.push(`<text x="${px(t)}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${t}×</text>`);
+  }
+  let group = '';
+  rows.forEach((b, i) => {
+    const y = top + i * rowH;
+    if (b.group !== group) {
+      group = b.group;
+      if (i > 0) out.push(`<line x1="10" y1="${y - 1}" x2="${width - 10}" y2="${y - 1}" stroke="#eee"/>`);
+    }
+    out.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(`${b.group}: ${b.label}`)}</text>`);
+    if (typeof b.value !== 'number' || !Number.isFinite(b.value)) {
+      out.push(`<text x="${left + 4}" y="${y + 15}" fill="#999">not measured</text>`);
+      return;
+    }
+    const color = b.target === undefined ? '#7a8ba6' : b.value <= b.target ? '#3c9a5f' : '#e08a2c';
+    const x0 = px(0.01);
+    out.push(`<rect x="${x0}" y="${y + 4}" width="${Math.max(1, px(b.value) - x0)}" height="${rowH - 8}" fill="${color}"/>`);
+    out.push(`<text x="${px(b.value) + 4}" y="${y + 15}">${b.value < 0.1 ? b.value.toFixed(3) : b.value.toFixed(2)}×</text>`);
+    if (b.target !== undefined) {
+      out.push(`<line x1="${px(b.target)}" y1="${y + 1}" x2="${px(b.target)}" y2="${y + rowH - 1}" stroke="#c00" stroke-width="2"/>`);
+    }
+  });
+  out.push(`<text x="10" y="${height - 6}" fill="#555">green: meets its target (red tick); orange: misses it; grey: no target</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+function profileTable(p: R): string[] {
+  const rows: [string, string][] = [
+    ['startToFirstSchedule', 'workflow start → first step scheduled (start RPC, first workflow task)'],
+    ['dispatch', 'step scheduled → activity function running (matching, poll, delivery to Node)'],
+    ['activity', 'inside the activity: exec layer + SSH channel + the command'],
+    ['between', 'step done → next step scheduled (completion RPC, workflow task round trip)'],
+    ['tail', 'last step done → result at the client (workflow task, completion, long poll)'],
+  ];
+  const eng = p.profile ?? {};
+  const eag = p.profileEagerDispatch ?? {};
+  const loc = p.profileLocalActivities ?? {};
+  return [
+    '| phase | what | engine ms/step | eager dispatch ms/step | local activities ms/step |',
+    '|---|---|---:|---:|---:|',
+    ...rows.map(([k, what]) => `| ${k} | ${what} | ${fmt(eng[k]?.perStepMs, 1)} | ${fmt(eag[k]?.perStepMs, 1)} | ${fmt(loc[k]?.perStepMs, 1)} |`),
+  ];
+}
+
+export function renderMarkdown(r: R, svgRef: string): string {
+  const m = r.machineAtStart ?? {};
+  const me = r.machineAtEnd ?? {};
+  const p = r.perStep ?? {};
+  const f = r.fanout ?? {};
+  const s = r.startup ?? {};
+  const z = r.resume ?? {};
+  const machine = `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB memory`;
+  const L: string[] = [];
+  L.push('# Benchmarks');
+  L.push('');
+  L.push(`Generated by \`npm run bench\` (bench/run.ts) on ${r.generatedAt}${r.config?.smoke ? ' with **smoke sizes** (not meaningful)' : ''}, in ${fmt((r.durationMs ?? 0) / 1000)} s.`);
+  L.push(`Machine: **${machine}**, ${m.kernel}, Node ${m.node}, ${m.openssh ?? 'OpenSSH ?'}, ${m.ansible ?? 'no Ansible'}. `
+    + `Load average ${(m.loadAverage ?? []).join(' / ')} at the start and ${(me.loadAverage ?? []).join(' / ')} at the end: other jobs shared the machine, so absolute `
+    + 'times are noisy; every comparison is a ratio of medians taken in this same run, with the methods interleaved run by run. Raw numbers: `bench/results.json`.');
+  L.push('');
+  L.push('Benchmarks are never pass/fail: the targets of issue 6 are reported next to the figures, not asserted.');
+  L.push('');
+  L.push(`![Ratios of this run](${svgRef})`);
+  L.push('');
+
+  // 1
+  L.push(`## 1. Per-step overhead (${machine})`);
+  L.push('');
+  L.push(`A read-only runbook of ${p.steps} short commands (\`bench/commands.ts\`) on lab host \`${p.host}\` (a real sshd whose ForceCommand enters the host's namespace), `
+    + `one activity per command, ${r.config?.runs} interleaved runs after a warm-up run of each (warm: the ssh2 pool and Ansible's ControlPersist master are connected, the worker runs).`);
+  L.push('');
+  L.push('| method | median | per step | × floor | × Ansible |');
+  L.push('|---|---:|---:|---:|---:|');
+  const steps = p.steps ?? 1;
+  const row = (name: string, v: R | undefined) =>
+    v && L.push(`| ${name} | ${ms(v)} | ${fmt(v.medianMs / steps, 1)} ms | ${x(v.medianMs / p.floor.medianMs)} | ${p.ansible ? x(v.medianMs / p.ansible.medianMs, 3) : '—'} |`);
+  row('floor: one warm ssh2 connection, no orchestration', p.floor);
+  row('exec layer alone (the project\'s ssh2 pool, no Temporal)', p.executorOnly);
+  row('**engine**: dev server + worker + ssh2 pool, one activity per step', p.engine);
+  row('engine, eager activity dispatch on in the server', p.engineEagerDispatch);
+  row('engine, one *local* activity per step', p.engineLocalActivities);
+  row(`Ansible \`ansible-playbook\`, \`shell\` tasks, pipelining, no facts`, p.ansible);
+  L.push('');
+  if (p.ansibleEmptyPlayMs !== undefined) {
+    L.push(`An empty play (no tasks) takes ${fmt(p.ansibleEmptyPlayMs)} ms: Ansible's own start-up; the rest is ~${fmt((p.ansible?.medianMs - p.ansibleEmptyPlayMs) / steps)} ms per task.`);
+  }
+  L.push(`Each command costs the floor ${fmt(p.floorPerCommandMs, 1)} ms; the whole machine spent ~${fmt(p.floorMachineCpuPerCommandMs, 1)} CPU-ms per command `
+    + '(sshd session, the lab\'s `unshare` + bind mounts, bash), which is why a command is expensive here and why fan-out is CPU-bound on this machine.');
+  L.push('');
+  const ra = p.ratios ?? {};
+  L.push(`**Targets**: engine ≤ 1.5× the floor — measured ${x(ra.engineOverFloor)} (${(ra.engineOverFloor ?? 99) <= 1.5 ? 'met' : 'missed'}); `
+    + `engine ≤ 0.1× Ansible — measured ${x(ra.engineOverAnsible, 3)} (${ra.engineOverAnsible === undefined ? 'not measured' : ra.engineOverAnsible <= 0.1 ? 'met' : 'missed'}). `
+    + `With local activities: ${x(ra.localOverFloor)} the floor (${(ra.localOverFloor ?? 99) <= 1.5 ? 'met' : 'missed'}), ${x(ra.localOverAnsible, 3)} Ansible.`);
+  L.push('');
+  L.push('### Where the time goes');
+  L.push('');
+  L.push('From the activities\' own timestamps (scheduled time from the server, start/end in the worker; one machine, one clock), medians per step:');
+  L.push('');
+  L.push(...profileTable(p));
+  L.push('');
+  const pr = p.profile ?? {};
+  const orch = (pr.dispatch?.perStepMs ?? 0) + (pr.between?.perStepMs ?? 0);
+  L.push(`With one activity per step, each step pays ~${fmt(orch, 1)} ms of orchestration (dispatch + between: two trips through the server, `
+    + `an activity task and a workflow task) on top of the ~${fmt(pr.activity?.perStepMs, 1)} ms the activity takes, against ${fmt(p.floorPerCommandMs, 1)} ms for the bare command. `
+    + 'SSH channel set-up is inside "activity" and is the same as the floor\'s (the exec layer alone is within noise of the floor); bundling is not paid per step (the worker '
+    + 'loads the bundle once); polling shows up as "dispatch" (the activity task waits for the server to match it to the worker\'s long poll).');
+  L.push('');
+
+  // 2
+  L.push(`## 2. Fan-out (${machine})`);
+  L.push('');
+  L.push(`The first ${f.steps} commands of the same preflight on ${f.hosts} fleet hosts (\`bench/fleet.ts\`: ${f.hosts} real sshd's started with the lab's recipe, `
+    + `each on its own loopback address with its own host key; started in ${fmt((f.fleetStartMs ?? 0) / 1000, 1)} s), against one of them alone. `
+    + `Engine: one workflow, per host the steps in order, hosts in parallel (activities); raw ssh2: one warm connection per host, hosts in parallel; Ansible: forks=${f.hosts}, linear strategy. `
+    + `${r.config?.fanRuns} runs (Ansible ${r.config?.ansibleFanRuns}) after a warm-up.`);
+  L.push('');
+  L.push(`| method | 1 host | ${f.hosts} hosts | ${f.hosts} hosts / 1 host | machine CPU busy during the ${f.hosts}-host run |`);
+  L.push('|---|---:|---:|---:|---:|');
+  const cu = f.machineCpuUtilization ?? {};
+  L.push(`| **engine** | ${ms(f.engineOne)} | ${ms(f.engineAll)} | ${x(f.ratios?.engineAllOverOne)} | ${cu.engineAll !== undefined ? `${fmt(cu.engineAll * 100)} %` : '—'} |`);
+  L.push(`| raw ssh2 | ${ms(f.rawOne)} | ${ms(f.rawAll)} | ${x(f.ratios?.rawAllOverOne)} | ${cu.rawAll !== undefined ? `${fmt(cu.rawAll * 100)} %` : '—'} |`);
+  L.push(`| Ansible | ${ms(f.ansibleOne)} | ${ms(f.ansibleAll)} | ${x(f.ratios?.ansibleAllOverOne)} | ${cu.ansibleAll !== undefined ? `${fmt(cu.ansibleAll * 100)} %` : '—'} |`);
+  L.push('');
+  L.push(`**Target** ≤ 3× one host: engine ${x(f.ratios?.engineAllOverOne)} (${(f.ratios?.engineAllOverOne ?? 99) <= 3 ? 'met' : 'missed'}). `
+    + `The ${f.hosts}-host engine run takes ${x(f.ratios?.engineAllOverRawAll)} the raw ssh2 fan-out and ${x(f.ratios?.engineAllOverAnsibleAll)} Ansible's.`);
+  L.push('');
+
+  // 3
+  L.push(`## 3. Worker start-up (${machine})`);
+  L.push('');
+  L.push(`A fresh worker process (\`node --import tsx bench/worker-proc.ts\`, built like \`src/worker.ts\` with the project's activities and workflows plus the benchmark's), `
+    + `timed from spawn; a workflow is already waiting on its task queue, so the first poll gets a task at once. "First task" is the first WorkflowTaskStarted in the history. `
+    + `Workflow bundle: ${fmt((r.bundle?.bytes ?? 0) / 1024)} KiB; bundling it in the benchmark process took ${fmt(r.bundle?.bundleMs)} ms. ${r.config?.startupRuns} runs each, alternating.`);
+  L.push('');
+  L.push('| workflow code | Worker.create returned | first task polled | first step running |');
+  L.push('|---|---:|---:|---:|');
+  L.push(`| prebuilt bundle (\`workflowBundle: { codePath }\`) | ${ms(s.prebuilt?.toReady)} | ${ms(s.prebuilt?.toFirstTask)} | ${ms(s.prebuilt?.toFirstStep)} |`);
+  L.push(`| bundled at start (\`workflowsPath\`) | ${ms(s.bundleAtStart?.toReady)} | ${ms(s.bundleAtStart?.toFirstTask)} | ${ms(s.bundleAtStart?.toFirstStep)} |`);
+  L.push('');
+  L.push(`Bundling at start takes ${x(s.ratios?.bundleOverPrebuilt)} as long to the first task; **${s.winner === 'prebuilt' ? 'the prebuilt bundle wins' : 'bundling at start wins'}** `
+    + `(the benchmark's workers use ${s.winner === 'prebuilt' ? 'the prebuilt bundle' : 'bundling at start'} by default).`);
+  L.push('');
+
+  // 4
+  L.push(`## 4. Resume after a crash (${machine})`);
+  L.push('');
+  L.push(`Worker A (prebuilt bundle) runs the ${p.steps ?? ''}-step runbook and is killed with SIGKILL; worker B is spawned at once; the figure is the time from B's spawn to the next step `
+    + `starting (the step log written by the activity). Compared with the start-up time above (prebuilt, to the first task: ${fmt(z.startupReferenceMs)} ms). ${r.config?.resumeRuns} runs each.`);
+  L.push('');
+  L.push('| where A died | next step after B\'s start | × start-up |');
+  L.push('|---|---:|---:|');
+  L.push(`| at a gate (waiting for a signal before step ${z.gateStep}; the signal arrives as B starts), worker defaults | ${ms(z.atGate)} | ${x(z.ratios?.atGateOverStartup)} |`);
+  L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
+  L.push(`| mid-command (\`sleep 2\` at step ${z.gateStep}, killed 300 ms in), heartbeatTimeout ${z.heartbeatTimeoutMidCommand} | ${ms(z.midCommand)} | ${x(z.ratios?.midCommandOverStartup)} |`);
+  L.push('');
+  L.push(`B itself was ready (Worker.create returned) ${ms(z.newWorkerReady)} after its spawn. `
+    + 'At a gate, the signal\'s workflow task goes to the dead worker\'s sticky queue and waits there for the sticky schedule-to-start timeout (SDK default 10 s) before the '
+    + 'server hands it to the normal queue B polls; a shorter sticky timeout brings resume down to B\'s start-up. Mid-command, the lost attempt is retried only when its '
+    + 'heartbeat timeout expires (the server cannot know the worker died), so resume ≈ max(start-up, heartbeat timeout − time already run).');
+  L.push('');
+
+  L.push('## How to run');
+  L.push('');
+  L.push('```bash');
+  L.push('npm run bench                 # full sizes, ~10 min on 2 cores; writes bench/results.json, bench/ratios.svg, docs/benchmarks.md');
+  L.push('npm run bench:smoke           # tiny sizes into .data/bench-smoke/ (what test/e2e/bench-smoke.test.ts runs)');
+  L.push('BENCH_FLEET=20 BENCH_RUNS=5 npm run bench -- --no-ansible   # sizes: BENCH_STEPS, BENCH_RUNS, BENCH_FLEET, BENCH_FAN_STEPS, BENCH_*_RUNS');
+  L.push('```');
+  L.push('');
+  L.push('Needs what `npm test` needs (root, openssh-server, etcd, the Temporal CLI) plus Debian\'s `ansible` for the Ansible rows (skipped when `ansible-playbook` is missing). '
+    + 'Every process it starts (dev servers, lab, fleet sshd\'s, worker processes, Ansible\'s ControlPersist masters) is stopped at the end, also on failure or Ctrl-C.');
+  L.push('');
+  return L.join('\n');
+}

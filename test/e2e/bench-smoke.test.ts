@@ -1,0 +1,38 @@
+// The benchmark runs end to end on tiny sizes (issue 6). Not a performance test: it checks only that
+// `npm run bench` works and writes its three files with every section filled in.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+test('npm run bench works on a tiny size (smoke)', { timeout: 240_000 }, async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  try {
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts'), '--smoke', '--out', out], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('error', reject);
+      child.on('close', (c) => resolve({ code: c, output }));
+    });
+    assert.equal(code, 0, `bench --smoke failed:\n${output.slice(-4000)}`);
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    for (const section of ['machineAtStart', 'perStep', 'fanout', 'startup', 'resume']) assert.ok(results[section], `results.json has ${section}`);
+    assert.ok(Number(results.machineAtStart!.cores) > 0);
+    assert.ok(Number((results.perStep!.ratios as Record<string, number>).engineOverFloor) > 0);
+    const md = fs.readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
+    assert.match(md, /## 1\. Per-step overhead/);
+    assert.match(md, /!\[Ratios of this run\]\(ratios\.svg\)/);
+    assert.match(fs.readFileSync(path.join(out, 'ratios.svg'), 'utf8'), /^<svg /);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
