@@ -136,7 +136,12 @@ before(async () => {
     process.env.SSHD_LOG ?? 'LogLevel ERROR', // e.g. SSHD_LOG='LogLevel DEBUG1' to see sshd's side
     '',
   ].join('\n'));
-  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Under its own mount namespace with an empty root ~/.bashrc: bash sources ~/.bashrc for commands
+  // run by sshd, and this machine's (pyenv init, with a rehash lock) makes commands slow or hang.
+  writeFileSync(join(dir, 'bashrc'), '# test sshd\n');
+  const sshdCmd = `exec /usr/sbin/sshd -D -e -f '${join(dir, 'sshd_config')}'`;
+  const binds = `for f in /root/.bashrc /root/.profile /root/.bash_profile; do [ -e "$f" ] && mount --bind '${join(dir, 'bashrc')}' "$f"; done`;
+  sshd = spawn('/usr/bin/unshare', ['-m', '--', '/bin/sh', '-c', `${binds}; ${sshdCmd}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   sshd.stderr!.on('data', (d: Buffer) => { log += d.toString(); if (process.env.SSHD_LOG) process.stderr.write(d); });
   await waitForPort(port, 5000).catch((e: Error) => { throw new Error(`${e.message}: ${log}`); });
