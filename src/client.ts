@@ -1,113 +1,151 @@
-// The `runbook` CLI: start a runbook, see its status, and decide its gates.
-//   npm run runbook -- --help
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { Command, Option } from 'commander';
+// The `runbook` CLI: start a runbook, follow it, list what waits, and decide its gates.
+//   ./bin/runbook --help
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import os from 'node:os';
 import { RUNBOOK_NAME, RUNBOOK_TARGET } from './workflows/runbook/search-attributes';
-import { decideUpdate, statusQuery, type DecideInput } from './workflows/runbook/messages';
-import type { RunbookStatus } from './workflows/runbook/types';
-import { connectConfig, TASK_QUEUE } from './shared/connection';
-import { printStatus } from './cli/print';
+import { statusQuery } from './workflows/runbook/messages';
+import type { RunbookResult, RunbookStatus } from './workflows/runbook/types';
+import { TASK_QUEUE } from './shared/connection';
+import { ensureSearchAttributes } from './shared/search-attributes-setup';
+import { printPlan, printStatus } from './cli/print';
+import { CliError, EXIT, output, withClient } from './cli/context';
+import { decide } from './cli/decide';
+import { listPending, printPending } from './cli/pending';
+import { watch } from './cli/watch';
 
-/** Exit codes a script can branch on. */
-export const EXIT = { ok: 0, failed: 1, refused: 2, notFound: 3 } as const;
+const me = process.env.RUNBOOK_APPROVER ?? os.userInfo().username;
 
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
+interface StartOptions {
+  node: string;
+  dryRun?: boolean;
+  readyTimeout: number;
+  gateDeadline?: string;
+  id?: string;
+  by: string;
+  wait?: boolean;
 }
 
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const { connectionOptions, namespace } = connectConfig();
-  const connection = await Connection.connect(connectionOptions);
-  try {
-    return await fn(new Client({ connection, namespace }));
-  } finally {
-    await connection.close();
-  }
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number of seconds');
+  return n;
 }
 
-function output(json: boolean, value: unknown, text: string): void {
-  console.log(json ? JSON.stringify(value, null, 2) : text);
-}
-
-async function decide(id: string, input: DecideInput, json: boolean): Promise<void> {
-  await withClient(async (client) => {
-    const handle = client.workflow.getHandle(id);
-    try {
-      const status = await handle.query(statusQuery);
-      const step = status.steps.find((s) => s.id === input.step);
-      if (!json && step?.plan) {
-        console.log(`Plan of ${step.id} on ${step.plan.target}:\n${step.plan.commands.map((c) => `  ${c}`).join('\n')}`);
-      }
-      const decision = await handle.executeUpdate(decideUpdate, { args: [input] });
-      output(json, decision, `${decision.decision}: ${decision.step} by ${decision.by} at ${decision.at}`);
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new CliError(`refused: ${err.cause?.message ?? err.message}`, EXIT.refused);
-      }
-      throw err;
-    }
+async function startRejoin(client: Client, opts: StartOptions) {
+  const workflowId = opts.id ?? `k3s-rejoin-${opts.node}${opts.dryRun ? '-dry-run' : ''}`;
+  const handle = await client.workflow.start('k3sRejoin', {
+    taskQueue: TASK_QUEUE,
+    workflowId,
+    args: [
+      {
+        node: opts.node,
+        dryRun: opts.dryRun ?? false,
+        readyTimeoutSeconds: opts.readyTimeout,
+        requestedBy: opts.by,
+        ...(opts.gateDeadline ? { gateDeadline: opts.gateDeadline } : {}),
+      },
+    ],
+    staticSummary: `${opts.dryRun ? 'Dry run: rejoin' : 'Rejoin'} ${opts.node} to the K3s cluster`,
+    staticDetails: `Requested by ${opts.by} with the runbook CLI.`,
+    typedSearchAttributes: [
+      { key: RUNBOOK_NAME, value: 'k3s-rejoin' },
+      { key: RUNBOOK_TARGET, value: opts.node },
+    ],
   });
+  return { workflowId, handle };
 }
 
 export function buildCli(): Command {
   const program = new Command('runbook')
     .description('Durable homelab runbooks on Temporal: start them, follow them, approve their gates.')
     .option('--json', 'print machine-readable JSON', false)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Runbooks: k3s-rejoin (bring a stale K3s server node back into its etcd cluster).
+Connection: @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, temporal.toml);
+default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
+    );
+  const json = () => program.opts().json as boolean;
+  const startOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('--node <name>', 'the K3s node to work on, e.g. k3s-vm-still-fawn')
+      .option('--ready-timeout <seconds>', 'how long to wait for the node to be Ready', seconds, 300)
+      .option('--gate-deadline <duration>', 'end the run safely if a gate waits longer, e.g. 4h')
+      .option('--id <workflowId>', 'workflow ID (default: k3s-rejoin-<node>, so one node has one run at a time)')
+      .addOption(new Option('--by <name>', 'who asks for the run (recorded; never the only approver of a point of no return)').default(me));
 
-  program
-    .command('start')
-    .description('start a runbook run')
-    .argument('<runbook>', 'the runbook: k3s-rejoin')
-    .requiredOption('--node <name>', 'the K3s node to work on, e.g. k3s-vm-still-fawn')
-    .option('--dry-run', 'run every check, change nothing, print the plan', false)
-    .option('--ready-timeout <seconds>', 'how long to wait for the node to be Ready', (v) => Number(v), 300)
-    .option('--id <workflowId>', 'workflow ID (default: <runbook>-<node>, so one node has one run at a time)')
+  startOptions(program.command('start').description('start a runbook run').argument('<runbook>', 'the runbook: k3s-rejoin'))
+    .option('--dry-run', 'run every check, change nothing, return the plan', false)
     .option('--wait', 'wait for the run to end and print its result', false)
-    .action(async (runbook: string, opts: { node: string; dryRun: boolean; readyTimeout: number; id?: string; wait: boolean }) => {
+    .action(async (runbook: string, opts: StartOptions) => {
       if (runbook !== 'k3s-rejoin') throw new CliError(`unknown runbook "${runbook}" (known: k3s-rejoin)`, EXIT.failed);
-      const json = program.opts().json as boolean;
       await withClient(async (client) => {
-        const workflowId = opts.id ?? `k3s-rejoin-${opts.node}${opts.dryRun ? '-dry-run' : ''}`;
-        const handle = await client.workflow.start('k3sRejoin', {
-          taskQueue: TASK_QUEUE,
-          workflowId,
-          args: [{ node: opts.node, dryRun: opts.dryRun, readyTimeoutSeconds: opts.readyTimeout }],
-          staticSummary: `${opts.dryRun ? 'Dry run: rejoin' : 'Rejoin'} ${opts.node} to the K3s cluster`,
-          typedSearchAttributes: [
-            { key: RUNBOOK_NAME, value: 'k3s-rejoin' },
-            { key: RUNBOOK_TARGET, value: opts.node },
-          ],
-        });
-        if (!opts.wait) return output(json, { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
-        const result = await handle.result();
-        output(json, result, `${result.outcome}: ${result.summary}`);
+        const { workflowId, handle } = await startRejoin(client, opts);
+        if (!opts.wait) return output(json(), { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
+        const result = (await handle.result()) as RunbookResult;
+        output(json(), result, `${result.outcome}: ${result.summary}`);
+      });
+    });
+
+  startOptions(program.command('plan').description('dry run: every check, nothing changed, then the ordered plan').argument('<runbook>', 'k3s-rejoin'))
+    .action(async (runbook: string, opts: StartOptions) => {
+      if (runbook !== 'k3s-rejoin') throw new CliError(`unknown runbook "${runbook}" (known: k3s-rejoin)`, EXIT.failed);
+      await withClient(async (client) => {
+        const { handle } = await startRejoin(client, { ...opts, dryRun: true, id: opts.id ?? `k3s-rejoin-${opts.node}-plan-${Date.now()}` });
+        const result = (await handle.result()) as RunbookResult;
+        output(json(), result, printPlan(result));
       });
     });
 
   program
     .command('status')
-    .description("show a run's steps, evidence and open gate")
+    .description("show a run's steps, evidence, plans and open gate")
     .argument('<workflowId>')
     .action(async (id: string) => {
-      const json = program.opts().json as boolean;
       await withClient(async (client) => {
         const status: RunbookStatus = await client.workflow.getHandle(id).query(statusQuery);
-        output(json, status, printStatus(status));
+        output(json(), status, printStatus(status));
       });
     });
 
-  const by = new Option('--by <name>', 'who decides (must be on the inventory approvers list)').default(
-    process.env.RUNBOOK_APPROVER ?? os.userInfo().username,
-  );
+  program
+    .command('watch')
+    .description('follow a run step by step until it ends or waits for someone')
+    .argument('<workflowId>')
+    .action(async (id: string) => {
+      await withClient(async (client) => {
+        const final = await watch(client, id, (line) => {
+          if (!json()) console.log(line);
+        });
+        if (json()) output(true, final, '');
+      });
+    });
+
+  program
+    .command('pending')
+    .description('every run waiting for a decision (visibility query on RunbookWaitingOn)')
+    .action(async () => {
+      await withClient(async (client) => {
+        const runs = await listPending(client);
+        output(json(), runs, printPending(runs));
+      });
+    });
+
+  program
+    .command('setup')
+    .description("register the runbooks' search attributes on the namespace (any Temporal cluster)")
+    .action(async () => {
+      await withClient(async (_client, connection, namespace) => {
+        const added = await ensureSearchAttributes(connection, namespace);
+        output(json(), { namespace, added }, added.length ? `registered on ${namespace}: ${added.join(', ')}` : `${namespace}: already set up`);
+      });
+    });
+
   for (const [name, decision, what] of [
-    ['approve', 'approve', 'approve the open gate of a run'],
+    ['approve', 'approve', 'show the plan and its digest, then approve the open gate'],
     ['reject', 'reject', 'reject the open gate: the run ends with nothing changed by that step'],
     ['done', 'done', 'say that the open manual step is done'],
     ['abort', 'abort', 'abort at the open manual step: the run ends with nothing changed'],
@@ -117,10 +155,11 @@ export function buildCli(): Command {
       .description(what)
       .argument('<workflowId>')
       .requiredOption('--step <id>', 'the step waiting for a decision (see `runbook status`)')
-      .addOption(by)
+      .addOption(new Option('--by <name>', 'who decides (must be on the inventory approvers list)').default(me))
+      .option('--digest <digest>', 'the plan digest you reviewed (default: the digest shown)')
       .option('--comment <text>', 'why')
-      .action(async (id: string, opts: { step: string; by: string; comment?: string }) => {
-        await decide(id, { step: opts.step, by: opts.by, decision, comment: opts.comment }, program.opts().json as boolean);
+      .action(async (id: string, opts: { step: string; by: string; digest?: string; comment?: string }) => {
+        await decide(id, { step: opts.step, by: opts.by, decision, comment: opts.comment, digest: opts.digest }, json());
       });
   }
   return program;

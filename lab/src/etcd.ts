@@ -81,3 +81,9 @@ export async function health(labDir: string, l: LabJson): Promise<EndpointHealth
   }
   return list.map((e) => ({ endpoint: e.endpoint, health: e.health === true })).sort((a, b) => a.endpoint.localeCompare(b.endpoint));
 }
+
+/** An operator's out-of-band `etcdctl member remove` (a fault: the world changing under a run). */
+export async function removeMember(labDir: string, l: LabJson, id: string): Promise<void> {
+  const r = await etcdctl(labDir, clientUrls(l), ['member', 'remove', id]);
+  if (r.code !== 0) throw new Error(`etcdctl member remove ${id} failed: ${r.stderr.trim()}`);
+}

@@ -196,6 +196,11 @@ export class Lab {
     return etcd.members(this.dir, this.info);
   }
 
+  /** Removes a member behind the runbook's back, as an operator at a shell would. */
+  removeEtcdMember(id: string): Promise<void> {
+    return etcd.removeMember(this.dir, this.info, id);
+  }
+
   endpointHealth(): Promise<etcd.EndpointHealth[]> {
     return etcd.health(this.dir, this.info);
   }

@@ -1,5 +1,5 @@
 // Human-readable rendering of a run's status for the terminal.
-import type { RunbookStatus } from '../workflows/runbook/types';
+import type { RunbookResult, RunbookStatus } from '../workflows/runbook/types';
 
 export function printStatus(s: RunbookStatus): string {
   const lines = [`${s.runbook} on ${s.target}${s.dryRun ? ' (dry run)' : ''}: ${s.state}`];
@@ -11,10 +11,25 @@ export function printStatus(s: RunbookStatus): string {
   }
   if (s.openGate) {
     const step = s.steps.find((x) => x.id === s.openGate!.step);
-    lines.push('', `waiting on ${s.openGate.step} (${s.openGate.kind}) since ${s.openGate.since}`, `  ${s.openGate.instructions}`);
-    if (step?.plan) lines.push(`  plan on ${step.plan.target}:`, ...step.plan.commands.map((c) => `    ${c}`));
+    const g = s.openGate;
+    lines.push('', `waiting on ${g.step} (${g.kind}) since ${g.since}`, `  ${g.instructions}`);
+    if (g.reopenedBecause) lines.push(`  re-opened: ${g.reopenedBecause}`);
+    if (g.approvedBy.length) lines.push(`  approved so far by ${g.approvedBy.join(', ')}; needs ${g.needs} more`);
+    if (g.deadline) lines.push(`  deadline ${g.deadline}`);
+    if (step?.plan) lines.push(`  plan ${step.plan.digest} on ${step.plan.target}:`, ...step.plan.commands.map((c) => `    ${c}`));
     const go = s.openGate.kind === 'approval' ? 'approve' : 'done';
     lines.push(`  runbook ${go} <workflowId> --step ${s.openGate.step} --by <you>`);
   }
+  return lines.join('\n');
+}
+
+/** A dry run's result as the ordered plan an operator reads before the real run. */
+export function printPlan(r: RunbookResult): string {
+  const lines = [`${r.outcome}: ${r.summary}`, ''];
+  (r.plan ?? []).forEach((p, i) => {
+    lines.push(`${i + 1}. ${p.step}: ${p.title}`, `   on ${p.target}, plan ${p.digest}`, ...p.commands.map((c) => `     ${c}`), '');
+  });
+  const checks = r.steps.filter((s) => s.kind === 'check' && s.state === 'done');
+  lines.push(`checks passed: ${checks.map((s) => s.id).join(', ')}`);
   return lines.join('\n');
 }

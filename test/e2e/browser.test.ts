@@ -56,6 +56,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
         args: CHROMIUM_ARGS,
         viewport: { width: 1400, height: 1000 },
         timezoneId: 'UTC',
+        timeout: 60_000,
       });
       await context.route('**/*', (route) => {
         const url = route.request().url();

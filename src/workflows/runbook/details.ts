@@ -24,14 +24,21 @@ export function renderDetails(status: RunbookStatus): string {
     const stop = gate.kind === 'approval' ? 'reject' : 'abort';
     const step = status.steps.find((s) => s.id === gate.step);
     lines.push('', `### Waiting on \`${gate.step}\` (${gate.kind})`, '', gate.instructions);
+    if (gate.reopenedBecause) lines.push('', `Re-opened: ${gate.reopenedBecause}.`);
+    if (gate.approvedBy.length) lines.push('', `Approved so far by ${gate.approvedBy.join(', ')}; ${gate.needs} more approval(s) needed.`);
+    if (gate.deadline) lines.push('', `Deadline: ${gate.deadline} (then the run ends with nothing changed by this step).`);
     if (step?.plan) {
-      lines.push('', `Plan on ${step.plan.target}:`, '```', ...step.plan.commands, '```');
+      lines.push('', `Plan \`${step.plan.digest}\` on ${step.plan.target}:`, '```', ...step.plan.commands, '```');
+      const facts = Object.entries(step.plan.facts).map(([k, v]) => `${k}=${v}`);
+      if (facts.length) lines.push(`Facts: ${facts.join(', ')}`);
     }
+    const input: Record<string, string> = { step: gate.step, by: '<your name>' };
+    if (gate.digest) input.digest = gate.digest;
     lines.push(
       '',
       `To go on, send signal \`${go}\` with input:`,
       '```json',
-      JSON.stringify({ step: gate.step, by: '<your name>' }),
+      JSON.stringify(input),
       '```',
       `To stop, send signal \`${stop}\` with the same input.`,
     );
