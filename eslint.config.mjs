@@ -23,7 +23,7 @@ export default tseslint.config(
     // Workflow code is bundled and replayed: no Node builtins, no ssh2, no activity implementations.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [...nodeBuiltins, 'ssh2', 'yaml', 'zod'].map((name) => ({
@@ -31,7 +31,11 @@ export default tseslint.config(
             message: 'Workflow code must stay deterministic: do I/O in an activity.',
           })),
           patterns: [
-            { group: ['**/activities/*', '!**/activities/index'], message: 'Import activity types only via `import type` from ../activities.' },
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Workflow code may only `import type` from activities (they run in the worker, not the sandbox).',
+            },
           ],
         },
       ],

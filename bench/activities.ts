@@ -32,4 +32,17 @@ export function createBenchActivities(exec: Executor, stepLog?: string) {
   };
 }
 
-export type BenchActivities = ReturnType<typeof createBenchActivities>;
+/** All commands of the runbook in one activity (one step that runs a whole read-only check). */
+export function createBatchActivity(exec: Executor) {
+  return {
+    async benchBatch({ host, commands }: { host: string; commands: string[] }): Promise<number> {
+      for (const command of commands) {
+        const res = await exec.run({ kind: 'host', host }, command, activityRunOptions({ timeoutMs: 30_000 }));
+        if (res.exitCode !== 0) throw ApplicationFailure.nonRetryable(`\`${command}\` on ${host} exited ${res.exitCode}`, 'StepFailed');
+      }
+      return commands.length;
+    },
+  };
+}
+
+export type BenchActivities = ReturnType<typeof createBenchActivities> & ReturnType<typeof createBatchActivity>;

@@ -15,14 +15,14 @@ import { Lab } from '../lab/src';
 import { createExecutor } from '../src/activities/exec/executor';
 import { loadInventory } from '../src/inventory/load';
 import { temporalExecutable } from '../src/shared/temporal-cli';
-import { createBenchActivities, type StepTiming } from './activities';
+import { createBatchActivity, createBenchActivities, type StepTiming } from './activities';
 import { ansibleAvailable, setupAnsible, stopAnsibleMasters, type AnsibleSetup } from './ansible';
 import { preflight } from './commands';
 import { closeRaw, connectRaw, runRaw, type RawHost } from './floor';
 import { startFleet, type Fleet } from './fleet';
 import { renderMarkdown, renderSvg } from './report';
 import { median, round, summary } from './stats';
-import type { benchFanout, benchSteps } from './workflows';
+import type { benchBatch, benchFanout, benchSteps } from './workflows';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -173,6 +173,7 @@ interface WorkerProc {
   child: ChildProcess;
   spawnedAt: number;
   ready: Promise<number>;
+  phases: Promise<Record<string, number>>;
   exited: Promise<void>;
 }
 
@@ -184,12 +185,17 @@ function spawnWorker(env: Record<string, string>, stderrTail: string[]): WorkerP
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gotPhases: (p: Record<string, number>) => void = () => undefined;
+  const phases = new Promise<Record<string, number>>((resolve) => (gotPhases = resolve));
   const ready = new Promise<number>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      const m = /ready (\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      const m = /ready (\d+) (\{.*\})\n/.exec(buf);
+      if (m) {
+        gotPhases(JSON.parse(m[2]!) as Record<string, number>);
+        resolve(Number(m[1]));
+      }
     });
     child.stderr!.on('data', (d: Buffer) => {
       stderrTail.push(d.toString());
@@ -198,7 +204,7 @@ function spawnWorker(env: Record<string, string>, stderrTail: string[]): WorkerP
     void exited.then(() => reject(new Error(`worker process exited before it was ready: ${stderrTail.join('').slice(-2000)}`)));
   });
   ready.catch(() => undefined);
-  return { child, spawnedAt, ready, exited };
+  return { child, spawnedAt, ready, phases, exited };
 }
 
 async function stopWorker(w: WorkerProc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -297,7 +303,7 @@ async function main(): Promise<void> {
         connection: e.nativeConnection,
         taskQueue,
         workflowBundle: { code: bundle.code },
-        activities: createBenchActivities(exec),
+        activities: { ...createBenchActivities(exec), ...createBatchActivity(exec) },
       })));
       const running = workers.map((w) => w.run());
       let raw: RawHost[] = [];
@@ -315,6 +321,11 @@ async function main(): Promise<void> {
           });
           return { ms: performance.now() - t0, tStart, tEnd: Date.now(), steps };
         };
+        const batch = async (): Promise<number> => {
+          const t0 = performance.now();
+          await client.workflow.execute<typeof benchBatch>('benchBatch', { taskQueue, workflowId: uid('bench-batch'), args: [{ host: cfg.host, commands }] });
+          return performance.now() - t0;
+        };
         // The project's exec layer alone (pool, slots, timers), no Temporal: isolates our ssh2 overhead.
         const executorOnly = async () => {
           for (const command of commands) {
@@ -331,6 +342,7 @@ async function main(): Promise<void> {
         await engine('activity');
         await engine('local');
         await engine('eager');
+        await batch();
         await runRaw(raw, commands);
         await executorOnly();
         if (ans) await ans.run();
@@ -340,6 +352,7 @@ async function main(): Promise<void> {
         const engineRuns: EngineRun[] = [];
         const localRuns: EngineRun[] = [];
         const eagerRuns: EngineRun[] = [];
+        const batchMs: number[] = [];
         const ansibleMs: number[] = [];
         for (let r = 0; r < cfg.runs; r++) {
           const f = await withCpu(() => runRaw(raw, commands));
@@ -349,8 +362,9 @@ async function main(): Promise<void> {
           executorMs.push((await withCpu(executorOnly)).ms);
           eagerRuns.push(await engine('eager'));
           localRuns.push(await engine('local'));
+          batchMs.push(await batch());
           if (ans && r < cfg.ansibleRuns) ansibleMs.push(await ans.run());
-          log(`   run ${r + 1}: floor ${round(f.ms)} ms, executor ${round(executorMs.at(-1)!)} ms, engine ${round(engineRuns.at(-1)!.ms)} ms, eager ${round(eagerRuns.at(-1)!.ms)} ms, local activities ${round(localRuns.at(-1)!.ms)} ms${ansibleMs[r] ? `, ansible ${round(ansibleMs[r]!)} ms` : ''}`);
+          log(`   run ${r + 1}: floor ${round(f.ms)} ms, executor ${round(executorMs.at(-1)!)} ms, engine ${round(engineRuns.at(-1)!.ms)} ms, eager ${round(eagerRuns.at(-1)!.ms)} ms, local activities ${round(localRuns.at(-1)!.ms)} ms, one activity ${round(batchMs.at(-1)!)} ms${ansibleMs[r] ? `, ansible ${round(ansibleMs[r]!)} ms` : ''}`);
         }
         const ansibleEmptyMs = ans ? await ans.run('empty') : undefined;
         const floor = summary(floorMs);
@@ -358,6 +372,7 @@ async function main(): Promise<void> {
         const loc = summary(localRuns.map((r) => r.ms));
         const eag = summary(eagerRuns.map((r) => r.ms));
         const exe = summary(executorMs);
+        const bat = summary(batchMs);
         const an = ansibleMs.length ? summary(ansibleMs) : undefined;
         results.perStep = {
           host: cfg.host,
@@ -370,6 +385,7 @@ async function main(): Promise<void> {
           engine: eng,
           engineEagerDispatch: eag,
           engineLocalActivities: loc,
+          engineOneActivity: bat,
           ansible: an,
           ansibleEmptyPlayMs: ansibleEmptyMs !== undefined ? round(ansibleEmptyMs) : undefined,
           profile: medianProfile(engineRuns.map(profile), commands.length),
@@ -383,6 +399,8 @@ async function main(): Promise<void> {
             eagerOverAnsible: an ? round(eag.medianMs / an.medianMs, 3) : undefined,
             localOverFloor: round(loc.medianMs / floor.medianMs, 2),
             localOverAnsible: an ? round(loc.medianMs / an.medianMs, 3) : undefined,
+            oneActivityOverFloor: round(bat.medianMs / floor.medianMs, 2),
+            oneActivityOverAnsible: an ? round(bat.medianMs / an.medianMs, 3) : undefined,
           },
         };
       } finally {
@@ -421,17 +439,18 @@ async function main(): Promise<void> {
         const rawOne = raw.filter((h) => h.name === one);
         const engineOne = () =>
           client.workflow.execute<typeof benchSteps>('benchSteps', { taskQueue, workflowId: uid('bench-fan1'), args: [{ host: one, commands }] });
-        const engineAll = () =>
-          client.workflow.execute<typeof benchFanout>('benchFanout', { taskQueue, workflowId: uid('bench-fan'), args: [{ hosts: fleet.hosts, commands }] });
+        const engineAll = (mode: 'activity' | 'local' = 'activity') =>
+          client.workflow.execute<typeof benchFanout>('benchFanout', { taskQueue, workflowId: uid('bench-fan'), args: [{ hosts: fleet.hosts, commands, mode }] });
         if (ansibleOn) {
           ans = setupAnsible(path.join(tmp, 'ansible-fan'), fleet.hosts.map((h) => ({ name: h, address: fleet.addresses[h]!, port: 2222 })), commands,
             { privateKeyPath: fleet.clientKeyPath, knownHostsPath: fleet.knownHostsPath }, Math.max(5, cfg.fleet));
         }
         await engineAll(); // warm-up: dials every host
+        await engineAll('local');
         await engineOne();
         await runRaw(raw, commands);
         if (ans) await ans.run('warm');
-        const m = { rawOne: [] as number[], rawAll: [] as number[], engineOne: [] as number[], engineAll: [] as number[], ansibleOne: [] as number[], ansibleAll: [] as number[] };
+        const m = { rawOne: [] as number[], rawAll: [] as number[], engineOne: [] as number[], engineAll: [] as number[], engineLocalAll: [] as number[], ansibleOne: [] as number[], ansibleAll: [] as number[] };
         const util = { rawAll: [] as number[], engineAll: [] as number[], ansibleAll: [] as number[] };
         for (let r = 0; r < cfg.fanRuns; r++) {
           m.rawOne.push((await withCpu(() => runRaw(rawOne, commands))).ms);
@@ -442,6 +461,7 @@ async function main(): Promise<void> {
           const ea = await withCpu(engineAll);
           m.engineAll.push(ea.ms);
           util.engineAll.push(ea.util);
+          m.engineLocalAll.push((await withCpu(() => engineAll('local'))).ms);
           if (ans && r < cfg.ansibleFanRuns) {
             m.ansibleOne.push(await ans.run('steps', one));
             const aa = await withCpu(() => ans!.run('steps'));
@@ -464,6 +484,8 @@ async function main(): Promise<void> {
             rawAllOverOne: ratio(s.rawAll, s.rawOne),
             ansibleAllOverOne: ratio(s.ansibleAll, s.ansibleOne),
             engineAllOverRawAll: ratio(s.engineAll, s.rawAll),
+            engineLocalAllOverOne: ratio(s.engineLocalAll, s.engineOne),
+            engineLocalAllOverRawAll: ratio(s.engineLocalAll, s.rawAll),
             engineAllOverAnsibleAll: ratio(s.engineAll, s.ansibleAll),
           },
         };
@@ -486,7 +508,7 @@ async function main(): Promise<void> {
     };
     {
       log(`3. worker start-up: prebuilt bundle vs bundling at start, ${cfg.startupRuns} runs each`);
-      const runs: { mode: 'prebuilt' | 'bundle'; toReadyMs: number; toFirstTaskMs: number; toFirstStepMs: number }[] = [];
+      const runs: { mode: 'prebuilt' | 'bundle'; toReadyMs: number; toFirstTaskMs: number; toFirstStepMs: number; phases: Record<string, number> }[] = [];
       for (let r = 0; r < cfg.startupRuns; r++) {
         for (const mode of ['prebuilt', 'bundle'] as const) {
           const taskQueue = uid('bench-startup');
@@ -507,7 +529,14 @@ async function main(): Promise<void> {
             await handle.result();
             const firstTask = await firstTaskAfter(handle, w.spawnedAt);
             const firstStep = readStepLog(stepLog)[0]!.t;
-            runs.push({ mode, toReadyMs: ready - w.spawnedAt, toFirstTaskMs: (firstTask ?? NaN) - w.spawnedAt, toFirstStepMs: firstStep - w.spawnedAt });
+            const ph = await w.phases;
+            const phases = {
+              nodeStart: ph.processStart! - w.spawnedAt,
+              modulesLoaded: ph.modulesLoaded! - w.spawnedAt,
+              connected: ph.connected! - w.spawnedAt,
+              workerCreated: ph.workerCreated! - w.spawnedAt,
+            };
+            runs.push({ mode, toReadyMs: ready - w.spawnedAt, toFirstTaskMs: (firstTask ?? NaN) - w.spawnedAt, toFirstStepMs: firstStep - w.spawnedAt, phases });
             log(`   ${mode}: ready ${runs.at(-1)!.toReadyMs} ms, first task ${round(runs.at(-1)!.toFirstTaskMs)} ms`);
           } finally {
             await stopWorker(w);
@@ -515,8 +544,12 @@ async function main(): Promise<void> {
         }
       }
       const of = (mode: string, k: 'toReadyMs' | 'toFirstTaskMs' | 'toFirstStepMs') => summary(runs.filter((x) => x.mode === mode).map((x) => x[k]));
-      const prebuilt = { toReady: of('prebuilt', 'toReadyMs'), toFirstTask: of('prebuilt', 'toFirstTaskMs'), toFirstStep: of('prebuilt', 'toFirstStepMs') };
-      const bundling = { toReady: of('bundle', 'toReadyMs'), toFirstTask: of('bundle', 'toFirstTaskMs'), toFirstStep: of('bundle', 'toFirstStepMs') };
+      const phaseMedians = (mode: string) => {
+        const rs = runs.filter((x) => x.mode === mode);
+        return Object.fromEntries(Object.keys(rs[0]!.phases).map((k) => [k, round(median(rs.map((x) => x.phases[k]!)))]));
+      };
+      const prebuilt = { phases: phaseMedians('prebuilt'), toReady: of('prebuilt', 'toReadyMs'), toFirstTask: of('prebuilt', 'toFirstTaskMs'), toFirstStep: of('prebuilt', 'toFirstStepMs') };
+      const bundling = { phases: phaseMedians('bundle'), toReady: of('bundle', 'toReadyMs'), toFirstTask: of('bundle', 'toFirstTaskMs'), toFirstStep: of('bundle', 'toFirstStepMs') };
       results.startup = {
         prebuilt,
         bundleAtStart: bundling,

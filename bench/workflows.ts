@@ -51,3 +51,9 @@ export async function benchFanout(input: BenchFanoutInput): Promise<number> {
   );
   return perHost.reduce((a, b) => a + b, 0);
 }
+
+/** The same commands as one step: one activity runs them all in order. */
+export async function benchBatch(input: { host: string; commands: string[] }): Promise<number> {
+  const { benchBatch } = proxyActivities<BenchActivities>({ startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry: { maximumAttempts: 5 } });
+  return benchBatch(input);
+}

@@ -161,7 +161,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
       assert.match(gate1, /\[\?\] remove-stale-node/);
       const pasted = /send signal approve with input:\s*(\{[^\n]*\})/.exec(gate1);
       assert.ok(pasted, `the details show the approve JSON:\n${gate1}`);
-      const approve = JSON.parse(pasted[1]!) as { step: string; by: string };
+      const approve = JSON.parse(pasted[1]!) as { step: string; by: string; digest?: string };
       assert.equal(approve.step, 'remove-stale-node');
       await shot('current-details-gate-remove-stale-node', { details: true });
       assert.equal((await waitForStatus(handle, gateOpen('remove-stale-node'))).openGate?.step, 'remove-stale-node');
@@ -180,6 +180,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
       const removed = st.steps.find((x) => x.id === 'remove-stale-node');
       assert.equal(removed?.state, 'done');
       assert.deepEqual([removed?.decision?.by, removed?.decision?.decision, removed?.decision?.via], ['alice', 'approve', 'signal']);
+      assert.equal(removed?.decision?.digest, approve.digest, 'the approval carries the digest of the plan the details showed');
       const changes = stack.lab.audit().filter((e) => e.change);
       assert.ok(
         changes.some((e) => e.tool === 'kubectl' && e.argv.includes('delete')),
