@@ -33,7 +33,9 @@ describe('runbook CLI', () => {
   it('prints help for every command', async () => {
     const r = await runbook('--help');
     assert.equal(r.code, 0);
-    for (const cmd of ['start', 'status', 'approve', 'reject', 'done', 'abort']) assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`));
+    for (const cmd of ['start', 'plan', 'status', 'watch', 'pending', 'setup', 'approve', 'reject', 'done', 'abort']) {
+      assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`));
+    }
     assert.match((await runbook('approve', '--help')).stdout, /--step <id>/);
   });
 
@@ -45,12 +47,34 @@ describe('runbook CLI', () => {
     assert.equal(result.plan?.length, 3);
   });
 
+  it('plan prints the ordered plan of a dry run; setup is idempotent', async () => {
+    const r = await runbook('plan', 'k3s-rejoin', '--node', 'k3s-vm-still-fawn');
+    assert.equal(r.code, 0, r.stderr);
+    const order = ['1. remove-stale-node', '2. uninstall-k3s', '3. install-k3s'].map((x) => r.stdout.indexOf(x));
+    assert.ok(order.every((i) => i >= 0) && order[0]! < order[1]! && order[1]! < order[2]!, r.stdout);
+    assert.match(r.stdout, /plan [0-9a-f]{12}/);
+    assert.match(r.stdout, /K3S_TOKEN=\*\*\*/);
+    const setup = await runbook('--json', 'setup');
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.deepEqual(JSON.parse(setup.stdout).added, [], 'the test server registered them already');
+  });
+
   it('approves by update with the plan shown, refuses a wrong step (exit 2), and reports an unknown run (exit 3)', async () => {
     const id = 'k3s-rejoin-k3s-vm-still-fawn';
     const started = await runbook('start', 'k3s-rejoin', '--node', 'k3s-vm-still-fawn', '--id', id);
     assert.equal(started.code, 0, started.stderr);
     const h = s.env.client.workflow.getHandle(id);
+    const watched = await runbook('watch', id);
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.match(watched.stdout, /cluster-health\s+done/);
+    assert.match(watched.stdout, /waiting on remove-stale-node \(approval\), plan [0-9a-f]{12}/);
     await waitForStatus(h, gateOpen('remove-stale-node'), 120_000);
+    let pending: { workflowId: string; waitingOn: string }[] = [];
+    for (let i = 0; i < 40 && pending.length === 0; i++) {
+      pending = JSON.parse((await runbook('--json', 'pending')).stdout);
+      if (pending.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual(pending.map((p) => [p.workflowId, p.waitingOn]), [[id, 'remove-stale-node']]);
 
     const status = await runbook('status', id);
     assert.equal(status.code, 0, status.stderr);
@@ -68,9 +92,16 @@ describe('runbook CLI', () => {
     const missing = await runbook('status', 'no-such-run');
     assert.equal(missing.code, 3, missing.stderr);
 
+    const stale = await runbook('approve', id, '--step', 'remove-stale-node', '--by', 'alice', '--digest', '123456789abc');
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, /plan digest 123456789abc is stale/);
+
     const reject = await runbook('--json', 'reject', id, '--step', 'remove-stale-node', '--by', 'bob', '--comment', 'CLI test');
     assert.equal(reject.code, 0, reject.stderr);
-    assert.equal(JSON.parse(reject.stdout).decision, 'reject');
+    const decision = JSON.parse(reject.stdout);
+    assert.equal(decision.decision, 'reject');
+    assert.match(decision.digest, /^[0-9a-f]{12}$/, 'the CLI names the digest it showed');
+    assert.equal((await runbook('pending')).stdout.trim(), 'no run is waiting for a decision');
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'rejected');
     const final = JSON.parse((await runbook('--json', 'status', id)).stdout) as RunbookStatus;
