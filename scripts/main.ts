@@ -13,10 +13,26 @@ import { TASK_QUEUE } from '../src/shared/connection';
 import { createRunbookWorker } from '../src/worker';
 
 async function main(): Promise<void> {
+  // Ctrl-C at any point stops everything started so far: before the worker runs we clean up
+  // ourselves; once it runs, the SDK's own SIGINT handling ends worker.run() and `finally` cleans up.
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0)) await c().catch((e: unknown) => console.error(`cleanup: ${String(e)}`));
+  };
+  let workerRunning = false;
+  let interrupted = false;
+  const onSignal = () => {
+    if (workerRunning || interrupted) return;
+    interrupted = true;
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const dataDir = path.resolve(process.env.RUNBOOK_DATA_DIR ?? '.data');
+  // (a lab half-started when Ctrl-C came is stopped by the next `npm start`, which finds its lab.json)
   const server = await startDevServer({ dataDir: path.join(dataDir, 'temporal') });
   console.log(`Temporal dev server: ${server.address}   Web UI: ${server.uiUrl}`);
-  const cleanups: (() => Promise<unknown>)[] = [() => server.stop()];
+  cleanups.push(() => server.stop());
   try {
     const admin = await Connection.connect({ address: server.address });
     const added = await ensureSearchAttributes(admin, 'default');
@@ -27,7 +43,8 @@ async function main(): Promise<void> {
     if (!inventoryPath) {
       const labDir = path.join(dataDir, 'lab');
       if (fs.existsSync(path.join(labDir, 'lab.json'))) await Lab.attach(labDir).stop(); // a lab left by a killed run
-      const lab = await Lab.start({ dir: labDir });
+      // stopOnExit off: the lab's own SIGINT handler would exit before the worker and server stop
+      const lab = await Lab.start({ dir: labDir, stopOnExit: false });
       cleanups.unshift(() => lab.stop());
       inventoryPath = lab.inventoryPath;
       console.log(`lab up: ${lab.dir} (inventory ${inventoryPath})`);
@@ -37,9 +54,11 @@ async function main(): Promise<void> {
     cleanups.unshift(() => exec.close(), () => connection.close());
     console.log(`worker polling task queue "${TASK_QUEUE}". Start a rejoin from the Web UI (workflow type k3sRejoin,`);
     console.log(`input {"node": "k3s-vm-still-fawn"}) or: ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn`);
+    if (interrupted) return;
+    workerRunning = true;
     await worker.run(); // until SIGINT/SIGTERM
   } finally {
-    for (const c of cleanups) await c().catch((e: unknown) => console.error(`cleanup: ${String(e)}`));
+    await cleanup();
   }
 }
 

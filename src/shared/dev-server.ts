@@ -29,6 +29,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const address = `${ip}:${port}`;
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const dbFilename = path.resolve(opts.dataDir, 'temporal.db');
+  if (await answers(address)) {
+    // a dev server left by an earlier run (or started by hand): use it, do not stop it
+    return { address, uiUrl: `http://${ip}:${uiPort}`, stop: async () => undefined };
+  }
   const cli = resolveTemporalCli();
   if (!cli) {
     const env = await TestWorkflowEnvironment.createLocal({
@@ -42,11 +46,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', log, log] });
   let exited = false;
   child.once('exit', () => (exited = true));
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit); // never leave the server behind, even on a crash
   await waitForServer(address, () => exited, path.join(opts.dataDir, 'server.log'));
   return {
     address,
     uiUrl: `http://${ip}:${uiPort}`,
     stop: async () => {
+      process.removeListener('exit', killOnExit);
       if (exited) return;
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -54,6 +61,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       if (!exited) child.kill('SIGKILL');
     },
   };
+}
+
+async function answers(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: 1_000 });
+    await c.workflowService.getSystemInfo({});
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitForServer(address: string, exited: () => boolean, logPath: string): Promise<void> {
