@@ -144,6 +144,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   row('**engine**: dev server + worker + ssh2 pool, one activity per step', p.engine);
   row('engine, eager activity dispatch on in the server', p.engineEagerDispatch);
   row('engine, one *local* activity per step', p.engineLocalActivities);
+  row('engine, the commands as one step (one activity runs them all)', p.engineOneActivity);
   row(`Ansible \`ansible-playbook\`, \`shell\` tasks, pipelining, no facts`, p.ansible);
   L.push('');
   if (p.ansibleEmptyPlayMs !== undefined) {
@@ -183,7 +184,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('|---|---:|---:|---:|---:|');
   const cu = f.machineCpuUtilization ?? {};
   L.push(`| **engine** | ${ms(f.engineOne)} | ${ms(f.engineAll)} | ${x(f.ratios?.engineAllOverOne)} | ${cu.engineAll !== undefined ? `${fmt(cu.engineAll * 100)} %` : '—'} |`);
-  L.push(`| engine, local activities | ${ms(f.engineOne)} (activities) | ${ms(f.engineLocalAll)} | ${x(f.ratios?.engineLocalAllOverOne)} | — |`);
+  L.push(`| engine, local activities | (1 host: the engine row) | ${ms(f.engineLocalAll)} | ${x(f.ratios?.engineLocalAllOverOne)} | — |`);
   L.push(`| raw ssh2 | ${ms(f.rawOne)} | ${ms(f.rawAll)} | ${x(f.ratios?.rawAllOverOne)} | ${cu.rawAll !== undefined ? `${fmt(cu.rawAll * 100)} %` : '—'} |`);
   L.push(`| Ansible | ${ms(f.ansibleOne)} | ${ms(f.ansibleAll)} | ${x(f.ratios?.ansibleAllOverOne)} | ${cu.ansibleAll !== undefined ? `${fmt(cu.ansibleAll * 100)} %` : '—'} |`);
   L.push('');
@@ -202,7 +203,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('');
   L.push(`A fresh worker process (\`node --import tsx bench/worker-proc.ts\`, built like \`src/worker.ts\` with the project's activities and workflows plus the benchmark's), `
     + `timed from spawn; a workflow is already waiting on its task queue, so the first poll gets a task at once. "First task" is the first WorkflowTaskStarted in the history. `
-    + `Workflow bundle: ${fmt((r.bundle?.bytes ?? 0) / 1024)} KiB; bundling it in the benchmark process took ${fmt(r.bundle?.bundleMs)} ms. ${r.config?.startupRuns} runs each, alternating.`);
+    + `Workflow bundle: ${fmt((r.bundle?.bytes ?? 0) / 1024)} KiB; bundling it in the benchmark process took ${fmt(r.bundle?.bundleMs)} ms (while the lab and two dev servers were starting). ${r.config?.startupRuns} runs each, alternating.`);
   L.push('');
   L.push('| workflow code | Worker.create returned | first task polled | first step running |');
   L.push('|---|---:|---:|---:|');
@@ -233,7 +234,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('|---|---:|---:|');
   L.push(`| at a gate (waiting for a signal before step ${z.gateStep}; the signal arrives as B starts), worker defaults | ${ms(z.atGate)} | ${x(z.ratios?.atGateOverStartup)} |`);
   L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
-  L.push(`| mid-command (\`sleep 2\` at step ${z.gateStep}, killed 300 ms in), heartbeatTimeout ${z.heartbeatTimeoutMidCommand} | ${ms(z.midCommand)} | ${x(z.ratios?.midCommandOverStartup)} |`);
+  L.push(`| mid-command (\`sleep ${r.config?.smoke ? 1 : 2}\` at step ${z.gateStep}, killed 300 ms in), heartbeatTimeout ${z.heartbeatTimeoutMidCommand} | ${ms(z.midCommand)} | ${x(z.ratios?.midCommandOverStartup)} |`);
   L.push('');
   L.push(`B itself was ready (Worker.create returned) ${ms(z.newWorkerReady)} after its spawn. `
     + 'At a gate, the signal\'s workflow task goes to the dead worker\'s sticky queue and waits there for the sticky schedule-to-start timeout (SDK default 10 s) before the '

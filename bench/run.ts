@@ -2,8 +2,7 @@
 // lab; writes bench/results.json, bench/ratios.svg and docs/benchmarks.md. Never pass/fail: the
 // targets are reported, not asserted. `--smoke` (or BENCH_SMOKE=1) runs tiny sizes; `--out DIR`
 // writes all three files into DIR instead.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -98,12 +97,9 @@ async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number;
 }
 
 function tryVersion(cmd: string, args: string[]): string | undefined {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
-  } catch (e) {
-    const err = (e as { stderr?: string }).stderr;
-    return err ? err.split('\n')[0]!.trim() : undefined;
-  }
+  // `sshd -V` prints on stderr and exits non-zero; take the first line of whichever has one.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean);
 }
 
 function machine() {
@@ -581,7 +577,8 @@ async function main(): Promise<void> {
           let b: WorkerProc | undefined;
           try {
             await a.ready;
-            const cmds = scenario === 'mid-command' ? commands.map((c, i) => (i === k ? 'sleep 2' : c)) : commands;
+            // Shorter than the heartbeat timeout: the executor heartbeats only every 2 s.
+            const cmds = scenario === 'mid-command' ? commands.map((c, i) => (i === k ? `sleep ${cfg.smoke ? 1 : 2}` : c)) : commands;
             const handle = await client.workflow.start<typeof benchSteps>('benchSteps', {
               taskQueue,
               workflowId: uid('bench-resume'),
