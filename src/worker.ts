@@ -5,6 +5,7 @@ import { createActivities } from './activities';
 import { createExecutor } from './activities/exec/executor';
 import { loadInventory } from './inventory/load';
 import { connectConfig, TASK_QUEUE } from './shared/connection';
+import { freshPrebuiltBundle } from './shared/workflow-bundle';
 
 export interface RunbookWorkerOptions {
   inventoryPath: string;
@@ -15,6 +16,12 @@ export interface RunbookWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+function workflowCode(given: RunbookWorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  const prebuilt = freshPrebuiltBundle();
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: require.resolve('./workflows') };
+}
+
 /** A worker with real activities; the caller runs it and closes `exec` after. */
 export async function createRunbookWorker(opts: RunbookWorkerOptions) {
   const inventory = loadInventory(opts.inventoryPath);
@@ -23,7 +30,9 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions) {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...workflowCode(opts.workflowBundle),
+    // a worker killed at a gate hands its runs over after 3 s, not the default 10 s (docs/benchmarks.md §4)
+    stickyQueueScheduleToStartTimeout: '3s',
     activities: createActivities({ inventory, exec }),
   });
   return { worker, exec };

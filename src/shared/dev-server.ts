@@ -41,7 +41,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     return { address, uiUrl: `http://${ip}:${uiPort}`, stop: () => env.teardown() };
   }
   const log = fs.openSync(path.join(opts.dataDir, 'server.log'), 'a');
-  const args = ['server', 'start-dev', '--db-filename', dbFilename, '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--db-filename', dbFilename, '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn',
+    // hand activities straight to the worker that scheduled them (docs/benchmarks.md §1)
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
   for (const key of RUNBOOK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', log, log] });
   let exited = false;

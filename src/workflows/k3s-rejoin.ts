@@ -9,7 +9,8 @@ import { checkRejoinInput, type K3sRejoinInput } from './k3s-rejoin-input';
 export type { K3sRejoinInput };
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
-const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '30s', retry });
+// the exec layer heartbeats every 2 s, so a dead worker's check is retried after 15 s, not 30 s
+const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
 const watchers = proxyActivities<RunbookActivities>({
   startToCloseTimeout: '30d',

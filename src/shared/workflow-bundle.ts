@@ -1,0 +1,27 @@
+// The prebuilt workflow bundle (npm run build:bundle): a worker starting from it skips ~2.5 s of
+// bundling (docs/benchmarks.md §3). Used only while it is newer than every workflow source file, so a
+// stale bundle can never run changed workflow code.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const WORKFLOWS_DIR = path.join(__dirname, '..', 'workflows');
+export const PREBUILT_BUNDLE = process.env.RUNBOOK_WORKFLOW_BUNDLE ?? path.join(__dirname, '..', '..', 'build', 'workflow-bundle.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The prebuilt bundle's path when it is present and fresh, else undefined (bundle at start). */
+export function freshPrebuiltBundle(): string | undefined {
+  try {
+    const built = fs.statSync(PREBUILT_BUNDLE).mtimeMs;
+    return built >= newestSource(WORKFLOWS_DIR) ? PREBUILT_BUNDLE : undefined;
+  } catch {
+    return undefined;
+  }
+}
