@@ -1,4 +1,5 @@
-// What the lab API reports about etcd, asked with the real etcdctl and the lab's client cert.
+// What the lab API reports about etcd, asked with the real etcdctl and the lab's client cert. Parsed here,
+// not with src/activities/parse: the lab is the referee of the runbook's results, so it shares no code with it.
 import * as path from 'node:path';
 import { run } from './proc';
 import type { LabJson } from './topology';
