@@ -28,7 +28,7 @@ export function renderDetails(status: RunbookStatus): string {
     if (gate.approvedBy.length) lines.push('', `Approved so far by ${gate.approvedBy.join(', ')}; ${gate.needs} more approval(s) needed.`);
     if (gate.deadline) lines.push('', `Deadline: ${gate.deadline} (then the run ends with nothing changed by this step).`);
     if (step?.plan) {
-      lines.push('', `Plan \`${step.plan.digest}\` on ${step.plan.target}:`, '```', ...step.plan.commands, '```');
+      lines.push('', `Plan \`${step.plan.digest}\` on ${step.plan.target}:`, '```', ...step.plan.commands.map(wrap), '```');
       const facts = Object.entries(step.plan.facts).map(([k, v]) => `${k}=${v}`);
       if (facts.length) lines.push(`Facts: ${facts.join(', ')}`);
     }
@@ -44,4 +44,10 @@ export function renderDetails(status: RunbookStatus): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The UI clips long lines: break a long command before its options, as a shell continuation. */
+function wrap(command: string): string {
+  if (command.length <= 100) return command;
+  return command.replace(/ (?=--?[a-z])/g, ' \\\n    ');
 }
