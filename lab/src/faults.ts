@@ -24,6 +24,13 @@ export interface RebootOptions {
 }
 
 export async function reboot(labDir: string, host: string, opts: RebootOptions = {}): Promise<void> {
+  await powerOff(labDir, host, opts);
+  await sleep(opts.downMs ?? 3000);
+  await powerOn(labDir, host);
+}
+
+/** The first half of a reboot: the host goes down and stays down until powerOn(). */
+export async function powerOff(labDir: string, host: string, opts: Pick<RebootOptions, 'iommuGroups'> = {}): Promise<void> {
   const l = readLabJson(labDir);
   if (!l.hosts[host]) throw new Error(`unknown lab host "${host}"`);
   const sshdPid = l.pids[`sshd:${host}`];
@@ -33,10 +40,29 @@ export async function reboot(labDir: string, host: string, opts: RebootOptions =
   for (const vm of vms) await vmctl(labDir, 'stop', vm);
   fs.writeFileSync(path.join(labDir, 'hosts', host, 'boot_id'), crypto.randomUUID() + '\n');
   if (opts.iommuGroups !== undefined) setIommuGroups(labDir, host, opts.iommuGroups);
-  await sleep(opts.downMs ?? 3000);
+}
+
+/** The second half of a reboot: sshd up again, the host's VMs started (k3s where it is enabled). */
+export async function powerOn(labDir: string, host: string): Promise<void> {
+  const l = readLabJson(labDir);
+  if (!l.hosts[host]) throw new Error(`unknown lab host "${host}"`);
   const pid = await startSshd(labDir, host, l.hosts[host].address);
   updateLabJson(labDir, (j) => {
     j.pids[`sshd:${host}`] = pid;
   });
-  for (const vm of vms) await vmctl(labDir, 'start', vm);
+  for (const vm of l.vms.filter((v) => v.host === host)) await vmctl(labDir, 'start', vm);
+}
+
+/** Fault: the next invocation of stand-in `tool` (argv containing `match`, if given) sleeps `ms`, once. */
+export function hangOnce(labDir: string, tool: string, ms: number, match?: string): void {
+  fs.mkdirSync(path.join(labDir, 'faults'), { recursive: true });
+  fs.writeFileSync(path.join(labDir, 'faults', `hang-${tool}`), JSON.stringify({ ms, match }));
+}
+
+/** Fault: every SSH session to every host starts `ms` later (0: off). */
+export function delaySessions(labDir: string, ms: number): void {
+  const file = path.join(labDir, 'faults', 'session-delay');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (ms > 0) fs.writeFileSync(file, (ms / 1000).toFixed(3));
+  else fs.rmSync(file, { force: true });
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as etcd from './etcd';
-import { reboot, setIommuGroups, type RebootOptions } from './faults';
+import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
 import { startHttpd, writeWww } from './http';
 import { writeInventory } from './inventory';
 import { makeEtcdPki, sshKeygen } from './pki';
@@ -233,6 +233,24 @@ export class Lab {
 
   reboot(host: string, opts: RebootOptions = {}): Promise<void> {
     return reboot(this.dir, host, opts);
+  }
+
+  /** A reboot in two halves: the host is down (sshd refuses, VMs off) until powerOn(). */
+  powerOff(host: string, opts: Pick<RebootOptions, 'iommuGroups'> = {}): Promise<void> {
+    return powerOff(this.dir, host, opts);
+  }
+  powerOn(host: string): Promise<void> {
+    return powerOn(this.dir, host);
+  }
+
+  /** The next invocation of stand-in `tool` (argv containing `match`) sleeps `ms` after its audit line, once. */
+  hangOnce(tool: string, ms: number, match?: string): void {
+    hangOnce(this.dir, tool, ms, match);
+  }
+
+  /** Every new SSH session to any lab host starts `ms` later (0 turns it off). */
+  delaySessions(ms: number): void {
+    delaySessions(this.dir, ms);
   }
 
   /** Pids of every process of this lab still alive (empty after stop()). */

@@ -89,6 +89,28 @@ function audit(tool, argv, change) {
     change: Boolean(change),
   };
   fs.appendFileSync(path.join(LAB_DIR, 'audit.log'), JSON.stringify(entry) + '\n');
+  hangOnce(tool, argv);
+}
+
+/**
+ * Fault `lab.hangOnce(tool, ms, match)`: the next invocation of `tool` (whose argv contains `match`)
+ * sleeps `ms` after its audit line, once. The fault file is claimed by rename, so one caller wins.
+ */
+function hangOnce(tool, argv) {
+  const file = path.join(LAB_DIR, 'faults', `hang-${tool}`);
+  let spec;
+  try {
+    spec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return;
+  }
+  if (spec.match && !argv.join(' ').includes(spec.match)) return;
+  try {
+    fs.renameSync(file, `${file}.claimed.${process.pid}`);
+  } catch {
+    return; // another invocation claimed it
+  }
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(spec.ms) || 0);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -12,5 +12,7 @@ mount --bind "$H/iommu_groups" /sys/kernel/iommu_groups &&
   mount --bind "$H/boot_id" /proc/sys/kernel/random/boot_id &&
   hostname "$LAB_HOST" || { echo "lab: cannot set up the view of host $LAB_HOST" >&2; exit 255; }
 cd /root 2>/dev/null || cd /
+# fault lab.delaySessions(ms): every session starts that much later (tests widen "a step runs" windows)
+if [ -s "$LAB_DIR/faults/session-delay" ]; then sleep "$(cat "$LAB_DIR/faults/session-delay")"; fi
 if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec bash -l; fi
 exec bash -c "$SSH_ORIGINAL_COMMAND"
