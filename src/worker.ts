@@ -1,9 +1,11 @@
 // The worker: runs the runbook workflows and their activities against one inventory.
 //   RUNBOOK_INVENTORY=inventory.yaml npm run worker
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createExecutor } from './activities/exec/executor';
 import { loadInventory } from './inventory/load';
+import { codecDataConverter, codecFromEnv } from './shared/codec';
 import { connectConfig, TASK_QUEUE } from './shared/connection';
 import { freshPrebuiltBundle } from './shared/workflow-bundle';
 
@@ -14,6 +16,8 @@ export interface RunbookWorkerOptions {
   taskQueue?: string;
   /** Pre-bundled workflow code (tests bundle once); default: bundle src/workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Payload encryption; default: from RUNBOOK_CODEC_KEY_FILE / RUNBOOK_CODEC_KEY, none when unset. */
+  payloadCodec?: PayloadCodec | null;
 }
 
 function workflowCode(given: RunbookWorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -34,6 +38,7 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions) {
     // a worker killed at a gate hands its runs over after 3 s, not the default 10 s (docs/benchmarks.md §4)
     stickyQueueScheduleToStartTimeout: '3s',
     activities: createActivities({ inventory, exec }),
+    ...codecDataConverter(opts.payloadCodec === undefined ? codecFromEnv() : (opts.payloadCodec ?? undefined)),
   });
   return { worker, exec };
 }

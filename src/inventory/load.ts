@@ -17,6 +17,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
+    // a name with a space, a newline or a separator in it is shown quoted, so the path stays one unambiguous line
+    else if (!/^[^\s.[\]"\p{C}]+$/u.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
     else out += out ? `.${String(p)}` : String(p);
   }
   return out || '(root)';
@@ -65,7 +67,13 @@ export function parseInventory(text: string, baseDir: string, source = '(text)')
       })),
     );
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // e.g. an alias to an anchor that does not exist: yaml throws a bare ReferenceError here
+    invalid(source, [{ path: '(yaml)', message: (err as Error).message }]);
+  }
   const result = inventorySchema.safeParse(raw);
   if (!result.success) {
     const problems = zodProblems(result.error);

@@ -13,6 +13,11 @@ const fingerprintSchema = z
 
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of safe characters');
 
+/** A URL that ends up in a command line (quoted even so): http(s) only, no whitespace, quotes or backslashes. */
+const commandUrl = z
+  .url({ protocol: /^https?$/ })
+  .regex(/^[A-Za-z0-9._~:/?#[\]@!$&()*+,;=%-]+$/, 'must be an http(s) URL without spaces, quotes or backslashes');
+
 /** "90s", "15m", "2h", "7d" */
 export const durationSchema = z.string().regex(/^\d{1,7}(s|m|h|d)$/, 'must be a duration like 90s, 15m, 2h or 7d');
 
@@ -32,7 +37,7 @@ export const k3sNodeSchema = z.strictObject({
   /** The node's IP: K3S_URL and the etcd peer URL use it. */
   address: z.string().regex(/^[0-9.]+$|^[0-9a-fA-F:]+$/, 'must be an IP address'),
   /** Where etcdctl reaches this node's etcd from inside the VM. K3s listens on 127.0.0.1:2379. */
-  etcdEndpoint: z.url().default('https://127.0.0.1:2379'),
+  etcdEndpoint: commandUrl.default('https://127.0.0.1:2379'),
   /** Needs PCIe passthrough on its Proxmox host (IOMMU groups must exist). */
   gpuPassthrough: z.boolean().default(false),
 });
@@ -59,7 +64,7 @@ export const inventorySchema = z
     hosts: z.record(nameSchema, hostSchema),
     k3s: z.strictObject({
       /** URL of the K3s install script (https://get.k3s.io, or the lab's loopback copy). */
-      installScriptUrl: z.url().default('https://get.k3s.io'),
+      installScriptUrl: commandUrl.default('https://get.k3s.io'),
       apiPort: z.number().int().min(1).max(65535).default(6443),
       etcd: etcdTlsSchema.prefault({}),
       nodes: z.record(nameSchema, k3sNodeSchema),

@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Lab, type LabOptions } from '../../lab/src';
 import { createRunbookWorker } from '../../src/worker';
+import { labSecrets, scanForSecrets } from './secrets';
 import { startTemporal, uniqueId, workflowBundle } from './temporal';
 
 export interface Stack {
@@ -23,9 +24,17 @@ export interface StackOptions {
 
 export async function startStack(labOptions: LabOptions = {}, options: StackOptions = {}): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
+  // Set once the stack is up: every run's history and the worker's logs are searched for secrets
+  // before anything is torn down, and a hit fails the caller's after() (issue 5 item 6).
+  let scan: (() => Promise<void>) | undefined;
   const stop = async () => {
+    let leak: unknown;
+    const scanning = scan;
+    scan = undefined;
+    if (scanning) await scanning().catch((e: unknown) => (leak = e));
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
     cleanups.length = 0;
+    if (leak) throw leak;
   };
   try {
     const env = await startTemporal({ ui: options.ui });
@@ -45,6 +54,12 @@ export async function startStack(labOptions: LabOptions = {}, options: StackOpti
       await running;
       await exec.close();
     });
+    const secrets = labSecrets(lab);
+    scan = async () => {
+      const r = await scanForSecrets({ client: env.client, secrets });
+      console.log(`secrets scan: ${r.runs} runs, ${r.events} history events, ${r.logLines} worker log lines, ${secrets.length} secret values: ${r.hits.length} hits`);
+      if (r.hits.length) throw new Error(`secrets leaked:\n  ${r.hits.join('\n  ')}`);
+    };
     return {
       env,
       lab,

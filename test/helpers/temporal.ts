@@ -6,6 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import net from 'node:net';
 import path from 'node:path';
 import { temporalExecutable } from '../../src/shared/temporal-cli';
+import { recordingLogger } from './secrets';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/workflows/runbook/search-attributes';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookStatus } from '../../src/workflows/runbook/types';
@@ -21,7 +22,8 @@ export async function startTemporal(
   options: TemporalOptions = {},
 ): Promise<TestWorkflowEnvironment & { uiUrl?: string }> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // prints WARN and up as before; also records everything for the secrets scan (test/helpers/secrets.ts)
+    Runtime.install({ logger: recordingLogger('WARN') });
     runtimeInstalled = true;
   }
   const uiPort = options.ui ? await freePort() : undefined;
