@@ -6,8 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
+import { FRIGATE_BINS, LabFrigate, setupFrigate } from './frigate';
 import { startHttpd, writeWww } from './http';
 import { writeInventory } from './inventory';
+import { LXC_BINS, LabLxc, setupLxc } from './lxc';
+import { PBS_BINS, LabPbs, setupPbs } from './pbs';
 import { makeEtcdPki, sshKeygen } from './pki';
 import { alive, findPids, killAll, portFree } from './proc';
 import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
@@ -28,6 +31,9 @@ export interface LabOptions {
   iommuGroups?: Record<string, number>;
   /** Kill this lab when the calling process exits (default true; `lab up` passes false). */
   stopOnExit?: boolean;
+  /** Start with still-fawn three weeks stale, as the seed found it (default true). false: a healthy
+   * four-node cluster, as after the rejoin (the start of Phases 2-4). */
+  staleNode?: boolean;
 }
 
 export interface KubeNode {
@@ -44,7 +50,7 @@ export interface AuditEntry {
   change: boolean;
 }
 
-const STANDIN_BINS = ['qm', 'pct', 'systemctl', 'kubectl', 'etcdctl', 'journalctl'];
+const STANDIN_BINS = ['qm', 'pct', 'systemctl', 'kubectl', 'etcdctl', 'journalctl', ...PBS_BINS, ...FRIGATE_BINS, ...LXC_BINS];
 
 async function pickSubnet(): Promise<string> {
   for (let attempt = 0; attempt < 30; attempt++) {
@@ -162,8 +168,13 @@ export class Lab {
     const first = vms.find((v) => v.host === FIRST_HOST)!;
     await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first)));
     await formCluster(dir, l);
-    await makeStale(dir, stale);
-    ageKubeNodes(dir, stale);
+    if (opts.staleNode ?? true) {
+      await makeStale(dir, stale);
+      ageKubeNodes(dir, stale);
+    }
+    await setupPbs(dir, l);
+    await setupFrigate(dir, l);
+    await setupLxc(dir, l);
     writeInventory(dir, l);
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
   }
@@ -190,6 +201,19 @@ export class Lab {
   /** The cluster join token (for tests; runbooks read it from a healthy VM). */
   get token(): string {
     return this.info.token;
+  }
+
+  /** Phase 2's state and faults: datastores, pools, disks, PVE storage (lab/src/pbs.ts). */
+  get pbs(): LabPbs {
+    return new LabPbs(this.dir);
+  }
+  /** Phase 3's state and faults: devices, Frigate in K3s and its API (lab/src/frigate.ts). */
+  get frigate(): LabFrigate {
+    return new LabFrigate(this.dir);
+  }
+  /** Phase 4's state and faults: containers and their backups (lab/src/lxc.ts). */
+  get lxc(): LabLxc {
+    return new LabLxc(this.dir);
   }
 
   etcdMembers(): Promise<etcd.EtcdMember[]> {

@@ -1,8 +1,11 @@
 // Every activity the worker registers, bound to one inventory and one exec layer.
 import type { ActivityDeps } from './deps';
 import { etcdActivities } from './etcd';
+import { frigateActivities } from './frigate/activities';
 import { inventoryActivities } from './inventory';
 import { k3sActivities } from './k3s/activities';
+import { lxcActivities } from './lxc/activities';
+import { pbsActivities } from './pbs/activities';
 import { proxmoxActivities } from './proxmox';
 import { runbookKitActivities } from './runbook-kit';
 
@@ -13,6 +16,9 @@ export function createActivities(deps: ActivityDeps) {
     ...etcdActivities(deps),
     ...k3sActivities(deps),
     ...runbookKitActivities(deps),
+    ...pbsActivities(deps),
+    ...frigateActivities(deps),
+    ...lxcActivities(deps),
   };
 }
 

@@ -2,24 +2,11 @@
 // hard-coded in src/; it lives in an inventory file validated by this schema.
 import { z } from 'zod';
 
-/** Names that reach a shell or a Kubernetes object: DNS-label-ish, no metacharacters. */
-export const nameSchema = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -)');
+import { absolutePath, commandUrl, durationSchema, fingerprintSchema, nameSchema } from './primitives';
+import { frigateSchema } from './frigate';
+import { pbsSchema } from './pbs';
 
-const fingerprintSchema = z
-  .string()
-  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must look like OpenSSH "SHA256:<43 base64 chars>"');
-
-const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of safe characters');
-
-/** A URL that ends up in a command line (quoted even so): http(s) only, no whitespace, quotes or backslashes. */
-const commandUrl = z
-  .url({ protocol: /^https?$/ })
-  .regex(/^[A-Za-z0-9._~:/?#[\]@!$&()*+,;=%-]+$/, 'must be an http(s) URL without spaces, quotes or backslashes');
-
-/** "90s", "15m", "2h", "7d" */
-export const durationSchema = z.string().regex(/^\d{1,7}(s|m|h|d)$/, 'must be a duration like 90s, 15m, 2h or 7d');
+export { durationSchema, nameSchema };
 
 export const hostSchema = z.strictObject({
   /** IP or DNS name the worker dials. */
@@ -92,6 +79,10 @@ export const inventorySchema = z
         tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
       })
       .optional(),
+    /** Phase 2: the PBS datastore that moves with its disk (src/inventory/pbs.ts). */
+    pbs: pbsSchema.optional(),
+    /** Phase 3 and 4: the Frigate that moves into K3s and the LXC it leaves (src/inventory/frigate.ts). */
+    frigate: frigateSchema.optional(),
   })
   .superRefine((inv, ctx) => {
     for (const issue of crossCheckInventory(inv)) ctx.addIssue({ code: 'custom', ...issue });

@@ -14,6 +14,8 @@ export interface Stack {
   /** The dev server's Web UI, when started with `{ ui: true }`. */
   uiUrl?: string;
   startRejoin(input: object): Promise<WorkflowHandle>;
+  /** Starts any runbook by workflow type with its one object argument, on this stack's task queue. */
+  start(workflowType: string, input: object, summary?: string): Promise<WorkflowHandle>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,13 @@ export async function startStack(labOptions: LabOptions = {}, options: StackOpti
           workflowId: uniqueId('rejoin'),
           args: [input],
           staticSummary: `Rejoin ${String((input as { node?: unknown }).node)} to the K3s cluster`,
+        }),
+      start: (workflowType, input, summary) =>
+        env.client.workflow.start(workflowType, {
+          taskQueue,
+          workflowId: uniqueId(workflowType),
+          args: [input],
+          staticSummary: summary ?? workflowType,
         }),
       stop,
     };
