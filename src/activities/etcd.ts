@@ -2,7 +2,8 @@
 import { heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { nodeRef, runOk, type ActivityDeps, type NodeRef } from './deps';
-import { etcdctl } from './k3s/commands';
+import { etcdctl, kubectlGetNodes } from './k3s/commands';
+import { parseNodesJson } from './parse/kubectl';
 import { parseEndpointHealthJson, parseMemberListJson, type EtcdMember } from './parse/etcdctl';
 import { activityRunOptions } from './deps';
 
@@ -154,6 +155,27 @@ export function etcdActivities(deps: ActivityDeps) {
         heartbeat(problem);
         await sleep(2_000);
       }
+    },
+
+    /** One soak check: the node is Ready in Kubernetes and every etcd member, its own included, is healthy. */
+    async checkNodeSoak({ node }: { node: string }) {
+      const target = nodeRef(deps.inventory, node);
+      const { reader, view: v } = await firstReader(node);
+      const nodes = parseNodesJson((await runOk(deps, reader.target, kubectlGetNodes())).stdout);
+      const kube = nodes.find((n) => n.name === node);
+      const mine = membersOf(v.members, target);
+      const sick = v.members.filter((m) => !healthy(v, m));
+      const problems = [
+        kube?.ready === 'True' ? '' : `node ${node} is ${kube ? `Ready=${kube.ready}` : 'not listed'}`,
+        mine.length ? '' : `${node} has no etcd member`,
+        sick.length ? `unhealthy etcd: ${sick.map((m) => m.name || m.id).join(', ')}` : '',
+      ].filter(Boolean);
+      return {
+        healthy: problems.length === 0,
+        evidence: problems.length
+          ? problems
+          : [`${node} Ready=True; ${v.members.length} etcd members all healthy (read through ${reader.name})`],
+      };
     },
   };
 }

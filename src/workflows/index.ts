@@ -1,2 +1,3 @@
 // Every workflow the worker runs.
 export { k3sRejoin } from './k3s-rejoin';
+export { recoveryProgram } from './recovery-program';

@@ -18,6 +18,17 @@ export function renderDetails(status: RunbookStatus): string {
   for (const step of status.steps) {
     lines.push(`- ${MARK[step.state]} \`${step.id}\` ${step.title} (${step.kind}): ${step.state}`);
   }
+  for (const [step, p] of Object.entries(status.phases ?? {})) {
+    if (p.state !== 'running' && p.state !== 'waiting') continue;
+    lines.push('', `Phase \`${step}\` runs as workflow \`${p.workflowId}\`: ${p.state}${p.currentStep ? ` at \`${p.currentStep}\`` : ''}.`);
+    if (p.openGate) {
+      lines.push(`It waits on \`${p.openGate.step}\` (${p.openGate.kind}): ${p.openGate.instructions}`, `Decide on that workflow (its page shows the plan).`);
+    }
+    if (p.timer) lines.push(`Its next timer fires at ${p.timer.firesAt}: ${p.timer.purpose}.`);
+  }
+  if (status.timer) {
+    lines.push('', `Sleeping on a durable timer in \`${status.timer.step}\` until ${status.timer.firesAt}: ${status.timer.purpose}.`);
+  }
   const gate = status.openGate;
   if (gate) {
     const go = gate.kind === 'approval' ? 'approve' : 'done';

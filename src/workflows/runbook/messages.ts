@@ -1,6 +1,6 @@
 // Signals, updates and queries every runbook answers. Workflow-safe: the client imports these too.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Decision, RunbookStatus } from './types';
+import type { Decision, PhaseReport, RunbookStatus } from './types';
 
 /** What the Temporal UI's Send Signal form sends: `{"step": "...", "by": "..."}`. */
 export interface ApprovalInput {
@@ -24,3 +24,5 @@ export const doneSignal = defineSignal<[ApprovalInput]>('done');
 export const abortSignal = defineSignal<[ApprovalInput]>('abort');
 export const decideUpdate = defineUpdate<Decision, [DecideInput]>('decide');
 export const statusQuery = defineQuery<RunbookStatus>('status');
+/** A phase (child runbook) tells its program where it is, each time that changes. */
+export const phaseReportSignal = defineSignal<[PhaseReport]>('phaseReport');

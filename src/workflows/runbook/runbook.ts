@@ -5,17 +5,29 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunbookKitActivities } from '../../activities/runbook-kit';
 import { renderDetails } from './details';
 import { approvalsNeeded, durationMs, isGoAhead, refusal } from './gate';
-import { abortSignal, approveSignal, decideUpdate, doneSignal, rejectSignal, statusQuery, type ApprovalInput, type DecideInput } from './messages';
+import {
+  abortSignal,
+  approveSignal,
+  decideUpdate,
+  doneSignal,
+  phaseReportSignal,
+  rejectSignal,
+  statusQuery,
+  type ApprovalInput,
+  type DecideInput,
+} from './messages';
 import { RUNBOOK_NAME, RUNBOOK_TARGET, RUNBOOK_WAITING_ON } from './search-attributes';
 import type {
   ApprovalPolicy,
@@ -23,6 +35,8 @@ import type {
   Evidence,
   GateNotice,
   OpenGate,
+  PendingTimer,
+  PhaseReport,
   Planned,
   RunbookResult,
   RunbookStatus,
@@ -72,6 +86,9 @@ export class Runbook {
   private decisions: Decision[] = [];
   private readonly approvals: Decision[] = [];
   private readonly preApproved: ReadonlySet<string>;
+  /** Program step id by the workflow ID of the phase it runs. */
+  private readonly phaseSteps = new Map<string, string>();
+  private lastReport = '';
 
   constructor(private readonly options: RunbookOptions) {
     this.preApproved = new Set(options.preApproved ?? []);
@@ -106,10 +123,29 @@ export class Runbook {
         this.status.state = err.outcome;
         return this.result(err.outcome, err.summary);
       }
+      if (isCancellation(err)) {
+        // A change in flight was allowed to finish (see change()); say where the run stopped.
+        this.status.state = 'cancelled';
+        this.status.timer = undefined;
+        const at = this.status.currentStep;
+        if (this.status.openGate) this.closeGate();
+        const phase = at ? this.status.phases?.[at] : undefined;
+        if (at && phase) {
+          // the phase was cancelled with us: wait briefly for its last report to say where it stopped
+          const settled = () => !['running', 'waiting'].includes(this.status.phases![at]!.state);
+          await CancellationScope.nonCancellable(() => condition(settled, '30s'));
+          this.step(at).evidence.push(`cancelled with the program: ${describePhase(this.status.phases![at]!)}`);
+        } else if (at) {
+          this.step(at).evidence.push('the run was cancelled here; no change was left half-done');
+        }
+        this.status.state = 'cancelled';
+        throw err;
+      }
       this.status.state = 'failed';
       throw err;
     } finally {
-      this.status.currentStep = undefined;
+      // a run that stopped early keeps the step it stopped at, for the operator (and its program)
+      if (this.status.state === 'completed') this.status.currentStep = undefined;
       this.publish();
     }
   }
@@ -145,7 +181,9 @@ export class Runbook {
         await this.approvalGate(step, planned.plan.digest, reopenedBecause);
       }
       const fresh = await this.preflight(step, preflight);
-      if (fresh.plan.digest === planned.plan.digest) return this.execute(id, () => run(fresh.facts));
+      // Once approved and re-checked, a change runs to its end even if the run is cancelled meanwhile:
+      // cancelling stops the runbook between steps, never inside one.
+      if (fresh.plan.digest === planned.plan.digest) return CancellationScope.nonCancellable(() => this.execute(id, () => run(fresh.facts)));
       reopenedBecause = `the plan changed after approval (digest ${planned.plan.digest} → ${fresh.plan.digest}): ${diff(planned.plan.facts, fresh.plan.facts)}`;
       step.evidence.push(`${reopenedBecause}; nothing ran`);
       planned = fresh;
@@ -200,6 +238,121 @@ export class Runbook {
     step.state = 'done';
     step.evidence.push(`${d.by} said it is done${d.comment ? `: ${d.comment}` : ''}`);
     this.publish();
+  }
+
+  /**
+   * Watch the world for `duration` (a soak): `check` runs at once, then every `every` on a durable
+   * timer, and a last time when the duration is over (7d every 1d: 8 checks). A failed check (or
+   * one that cannot run) pauses the run at a gate: approve goes on with the soak, reject ends the run.
+   * In a dry run the check runs once and the soak is only planned.
+   */
+  async soak(id: string, opts: { duration: string; every: string; check: () => Promise<Evidence & { healthy: boolean }> }): Promise<void> {
+    const step = this.step(id);
+    const duration = durationOrFail(opts.duration, `soak "${id}" duration`);
+    const every = durationOrFail(opts.every, `soak "${id}" interval`);
+    step.state = 'running';
+    step.startedAt ??= now();
+    this.status.currentStep = id;
+    this.publish();
+    const endsAt = Date.now() + duration;
+    for (let n = 1; ; n++) {
+      let result: Evidence & { healthy: boolean };
+      try {
+        result = await opts.check();
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        result = { healthy: false, evidence: [`the check could not run: ${rootMessage(err)}`] };
+      }
+      const label = `check ${n} (${now()})`;
+      step.evidence.push(`${label}: ${result.healthy ? 'healthy' : 'NOT healthy'}: ${result.evidence.join('; ')}`);
+      this.publish();
+      if (this.status.dryRun) {
+        step.state = 'planned';
+        step.evidence.push(`would soak for ${opts.duration}, checking every ${opts.every}`);
+        this.publish();
+        return;
+      }
+      if (!result.healthy) await this.askToGoOn(step, result.evidence);
+      const left = endsAt - Date.now();
+      if (left <= 0) break;
+      step.state = 'running';
+      await this.sleepOn(step, Math.min(every, left), left <= every ? 'the last check of the soak' : `check ${n + 1} of the soak`);
+    }
+    step.state = 'done';
+    step.endedAt = now();
+    step.evidence.push(`soaked ${opts.duration} with every check answered`);
+    this.publish();
+  }
+
+  /** A durable timer step (a grace period): the run sleeps, and its status says until when. */
+  async timer(id: string, duration: string, purpose: string): Promise<void> {
+    const step = this.step(id);
+    const ms = durationOrFail(duration, `timer "${id}"`);
+    if (this.status.dryRun) {
+      step.state = 'planned';
+      step.evidence.push(`would wait ${duration}: ${purpose}`);
+      this.publish();
+      return;
+    }
+    step.state = 'running';
+    step.startedAt ??= now();
+    this.status.currentStep = id;
+    await this.sleepOn(step, ms, purpose);
+    step.state = 'done';
+    step.endedAt = now();
+    step.evidence.push(`waited ${duration}: ${purpose}`);
+    this.publish();
+  }
+
+  private async sleepOn(step: StepStatus, ms: number, purpose: string): Promise<void> {
+    const timer: PendingTimer = { step: step.id, firesAt: new Date(Date.now() + ms).toISOString(), purpose };
+    this.status.timer = timer;
+    this.publish();
+    try {
+      await sleep(ms);
+    } finally {
+      if (this.status.timer === timer) this.status.timer = undefined;
+    }
+  }
+
+  /** A failed soak check: the operator says whether to go on (approve) or stop here (reject). */
+  private async askToGoOn(step: StepStatus, evidence: string[]): Promise<void> {
+    const decisions = await this.awaitGate(step, {
+      kind: 'approval',
+      needs: 1,
+      instructions:
+        `A check of "${step.title}" failed: ${evidence.join('; ')}. ` +
+        'Approve to go on with the soak (the checks continue), or reject to stop the run here with nothing changed.',
+    });
+    const no = decisions.find((d) => !isGoAhead(d.decision));
+    step.decision = decisions[decisions.length - 1];
+    if (no) {
+      step.state = 'rejected';
+      step.endedAt = now();
+      throw new RunEnded('rejected', `${no.by} stopped the run at "${step.id}" after a failed check; nothing was changed by it or after it`);
+    }
+    step.evidence.push(`${step.decision!.by} said go on after the failed check${step.decision!.comment ? `: ${step.decision!.comment}` : ''}`);
+  }
+
+  /**
+   * A phase of a program: a child runbook started by `start` under `workflowId`. Its progress shows
+   * in this run's status (the child reports each change); a phase that was rejected, aborted or
+   * expired ends the program the same way, with nothing after it started.
+   */
+  async phase(id: string, workflowId: string, start: () => Promise<RunbookResult>): Promise<RunbookResult> {
+    this.phaseSteps.set(workflowId, id);
+    this.status.phases ??= {};
+    this.status.phases[id] ??= { workflowId, runbook: '', target: '', state: 'running', done: [] };
+    const result = await this.execute(id, async () => {
+      const r = await start();
+      return { result: r, evidence: [`${workflowId}: ${r.outcome}: ${r.summary}`] };
+    });
+    const r = result.result;
+    if (r.outcome === 'rejected' || r.outcome === 'aborted' || r.outcome === 'expired') {
+      this.step(id).state = 'rejected';
+      throw new RunEnded(r.outcome, `phase "${id}" ended ${r.outcome}: ${r.summary}`);
+    }
+    return r;
   }
 
   /** A step that does not apply to this run, with the reason. */
@@ -400,6 +553,16 @@ export class Runbook {
         },
       },
     );
+    setHandler(
+      phaseReportSignal,
+      (report) => {
+        const id = this.phaseSteps.get(report.workflowId);
+        if (!id || !this.status.phases) return;
+        this.status.phases[id] = report;
+        this.publish();
+      },
+      { description: 'Sent by a phase (child runbook) to its program: where the phase is now.' },
+    );
     setHandler(statusQuery, () => this.status, {
       description: 'The whole run: every step with its state, evidence and plan, the open gate, who approved what.',
     });
@@ -425,6 +588,7 @@ export class Runbook {
       step.endedAt = now();
       return out;
     } catch (err) {
+      if (isCancellation(err)) throw err; // the run's end says where it stopped
       step.state = 'failed';
       step.endedAt = now();
       step.error = rootMessage(err);
@@ -436,6 +600,31 @@ export class Runbook {
 
   private publish(): void {
     setCurrentDetails(renderDetails(this.status));
+    this.reportToProgram();
+  }
+
+  /** A phase started by a program tells it where it is, once per change (one signal, not one per publish). */
+  private reportToProgram(): void {
+    const parent = workflowInfo().parent;
+    if (!parent) return;
+    const s = this.status;
+    const gate = s.openGate;
+    const report: PhaseReport = {
+      workflowId: workflowInfo().workflowId,
+      runbook: s.runbook,
+      target: s.target,
+      state: s.state,
+      currentStep: s.currentStep,
+      openGate: gate && { step: gate.step, kind: gate.kind, instructions: gate.instructions, digest: gate.digest, needs: gate.needs, deadline: gate.deadline },
+      timer: s.timer,
+      done: s.steps.filter((st) => st.state === 'done').map((st) => st.id),
+    };
+    const key = JSON.stringify(report);
+    if (key === this.lastReport) return;
+    this.lastReport = key;
+    const program = getExternalWorkflowHandle(parent.workflowId, parent.runId);
+    // non-cancellable: the last report of a cancelled phase must still reach the program
+    void CancellationScope.nonCancellable(() => program.signal(phaseReportSignal, report)).catch(() => undefined);
   }
 
   private result(outcome: RunbookResult['outcome'], summary: string): RunbookResult {
@@ -455,6 +644,18 @@ export class Runbook {
           : undefined,
     };
   }
+}
+
+/** "pbs-migration (wf-id) cancelled at move-disk (manual gate); done: a, b" */
+export function describePhase(p: PhaseReport): string {
+  const at = p.openGate ? `${p.openGate.step} (${p.openGate.kind} gate, nothing run by it)` : p.currentStep ?? 'its start';
+  return `${p.runbook || 'phase'} ${p.workflowId} ${p.state} at ${at}; done: ${p.done.join(', ') || 'nothing'}`;
+}
+
+function durationOrFail(text: string, what: string): number {
+  const ms = durationMs(text);
+  if (ms === undefined) throw ApplicationFailure.nonRetryable(`${what} "${text}" must be a duration like 90s, 15m, 2h or 7d`, 'BadInput');
+  return ms;
 }
 
 function now(): string {

@@ -1,6 +1,6 @@
 // The shapes every runbook shares: steps, their states and evidence, gates, the final result.
 
-export type StepKind = 'check' | 'change' | 'wait' | 'manual';
+export type StepKind = 'check' | 'change' | 'wait' | 'manual' | 'soak' | 'phase';
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'skipped' | 'planned' | 'failed' | 'rejected';
 
 /** What will run for a change step: rendered commands (secrets masked) and the facts behind them. */
@@ -65,7 +65,28 @@ export interface OpenGate {
   reopenedBecause?: string;
 }
 
-export type RunState = 'running' | 'waiting' | 'completed' | 'rejected' | 'aborted' | 'expired' | 'failed';
+export type RunState = 'running' | 'waiting' | 'completed' | 'rejected' | 'aborted' | 'expired' | 'failed' | 'cancelled';
+
+/** A durable timer the run sleeps on (a soak's next check, a grace period). */
+export interface PendingTimer {
+  step: string;
+  firesAt: string;
+  /** What happens when it fires, in words. */
+  purpose: string;
+}
+
+/** What a phase (a child runbook) last told the program that started it. */
+export interface PhaseReport {
+  workflowId: string;
+  runbook: string;
+  target: string;
+  state: RunState;
+  currentStep?: string;
+  openGate?: Pick<OpenGate, 'step' | 'kind' | 'instructions' | 'digest' | 'needs' | 'deadline'>;
+  timer?: PendingTimer;
+  /** Steps that finished (done), in order. */
+  done: string[];
+}
 
 export interface RunbookStatus {
   runbook: string;
@@ -77,6 +98,10 @@ export interface RunbookStatus {
   currentStep?: string;
   openGate?: OpenGate;
   steps: StepStatus[];
+  /** A program's phases (child runbooks) by step id, as each last reported itself. */
+  phases?: Record<string, PhaseReport>;
+  /** The durable timer the run sleeps on, if any, and when it fires. */
+  timer?: PendingTimer;
   /** Signals that did not match the open gate: recorded, never applied. */
   ignored: (Omit<Decision, 'via'> & { reason: string })[];
 }
