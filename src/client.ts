@@ -13,14 +13,17 @@ import { CliError, EXIT, output, withClient } from './cli/context';
 import { decide } from './cli/decide';
 import { listPending, printPending } from './cli/pending';
 import { watch } from './cli/watch';
+import { RUNBOOKS, defaultWorkflowId, runbookEntry, startInput } from './cli/runbooks';
 
 const me = process.env.RUNBOOK_APPROVER ?? os.userInfo().username;
 
 interface StartOptions {
-  node: string;
+  node?: string;
   dryRun?: boolean;
-  readyTimeout: number;
+  readyTimeout?: number;
   gateDeadline?: string;
+  soak?: string;
+  input?: string;
   id?: string;
   by: string;
   wait?: boolean;
@@ -32,25 +35,20 @@ function seconds(v: string): number {
   return n;
 }
 
-async function startRejoin(client: Client, opts: StartOptions) {
-  const workflowId = opts.id ?? `k3s-rejoin-${opts.node}${opts.dryRun ? '-dry-run' : ''}`;
-  const handle = await client.workflow.start('k3sRejoin', {
+async function startRunbook(client: Client, name: string, opts: StartOptions) {
+  const entry = runbookEntry(name);
+  const request = { ...opts, dryRun: opts.dryRun ?? false };
+  const args = [startInput(name, request)];
+  const workflowId = opts.id ?? defaultWorkflowId(name, request);
+  const handle = await client.workflow.start(entry.workflowType, {
     taskQueue: TASK_QUEUE,
     workflowId,
-    args: [
-      {
-        node: opts.node,
-        dryRun: opts.dryRun ?? false,
-        readyTimeoutSeconds: opts.readyTimeout,
-        requestedBy: opts.by,
-        ...(opts.gateDeadline ? { gateDeadline: opts.gateDeadline } : {}),
-      },
-    ],
-    staticSummary: `${opts.dryRun ? 'Dry run: rejoin' : 'Rejoin'} ${opts.node} to the K3s cluster`,
+    args,
+    staticSummary: `${request.dryRun ? 'Dry run: ' : ''}${entry.summary(request)}`,
     staticDetails: `Requested by ${opts.by} with the runbook CLI.`,
     typedSearchAttributes: [
-      { key: RUNBOOK_NAME, value: 'k3s-rejoin' },
-      { key: RUNBOOK_TARGET, value: opts.node },
+      { key: RUNBOOK_NAME, value: name },
+      ...(opts.node ? [{ key: RUNBOOK_TARGET, value: opts.node }] : []),
     ],
   });
   return { workflowId, handle };
@@ -64,37 +62,41 @@ export function buildCli(): Command {
     .addHelpText(
       'after',
       `
-Runbooks: k3s-rejoin (bring a stale K3s server node back into its etcd cluster).
+Runbooks:
+${Object.entries(RUNBOOKS).map(([name, r]) => `  ${name.padEnd(18)} ${r.about}`).join('\n')}
 Connection: @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, temporal.toml);
 default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
     );
   const json = () => program.opts().json as boolean;
   const startOptions = (cmd: Command) =>
     cmd
-      .requiredOption('--node <name>', 'the K3s node to work on, e.g. k3s-vm-still-fawn')
-      .option('--ready-timeout <seconds>', 'how long to wait for the node to be Ready', seconds, 300)
+      .option('--node <name>', 'the K3s node to work on, e.g. k3s-vm-still-fawn (k3s-rejoin, recovery-program)')
+      .option('--ready-timeout <seconds>', 'k3s-rejoin: how long to wait for the node to be Ready (default 300)', seconds)
+      .option('--soak <duration>', 'recovery-program: how long to watch the node before Phase 2, 1d to 14d (default 7d)')
+      .option('--input <json>', "more fields of the runbook's input, e.g. '{\"grace\": \"48h\"}'")
       .option('--gate-deadline <duration>', 'end the run safely if a gate waits longer, e.g. 4h')
-      .option('--id <workflowId>', 'workflow ID (default: k3s-rejoin-<node>, so one node has one run at a time)')
+      .option('--id <workflowId>', 'workflow ID (default: <runbook>[-<node>], so one target has one run at a time)')
       .addOption(new Option('--by <name>', 'who asks for the run (recorded; never the only approver of a point of no return)').default(me));
 
-  startOptions(program.command('start').description('start a runbook run').argument('<runbook>', 'the runbook: k3s-rejoin'))
+  startOptions(program.command('start').description('start a runbook run').argument('<runbook>', `the runbook: ${Object.keys(RUNBOOKS).join(', ')}`))
     .option('--dry-run', 'run every check, change nothing, return the plan', false)
     .option('--wait', 'wait for the run to end and print its result', false)
     .action(async (runbook: string, opts: StartOptions) => {
-      if (runbook !== 'k3s-rejoin') throw new CliError(`unknown runbook "${runbook}" (known: k3s-rejoin)`, EXIT.failed);
+      runbookEntry(runbook);
       await withClient(async (client) => {
-        const { workflowId, handle } = await startRejoin(client, opts);
+        const { workflowId, handle } = await startRunbook(client, runbook, opts);
         if (!opts.wait) return output(json(), { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
         const result = (await handle.result()) as RunbookResult;
         output(json(), result, `${result.outcome}: ${result.summary}`);
       });
     });
 
-  startOptions(program.command('plan').description('dry run: every check, nothing changed, then the ordered plan').argument('<runbook>', 'k3s-rejoin'))
+  startOptions(program.command('plan').description('dry run: every check, nothing changed, then the ordered plan').argument('<runbook>', 'the runbook'))
     .action(async (runbook: string, opts: StartOptions) => {
-      if (runbook !== 'k3s-rejoin') throw new CliError(`unknown runbook "${runbook}" (known: k3s-rejoin)`, EXIT.failed);
+      runbookEntry(runbook);
       await withClient(async (client) => {
-        const { handle } = await startRejoin(client, { ...opts, dryRun: true, id: opts.id ?? `k3s-rejoin-${opts.node}-plan-${Date.now()}` });
+        const id = opts.id ?? `${defaultWorkflowId(runbook, { ...opts, dryRun: false })}-plan-${Date.now()}`;
+        const { handle } = await startRunbook(client, runbook, { ...opts, dryRun: true, id });
         const result = (await handle.result()) as RunbookResult;
         output(json(), result, printPlan(result));
       });

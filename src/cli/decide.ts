@@ -6,8 +6,15 @@ import { CliError, EXIT, output, withClient } from './context';
 
 export async function decide(id: string, input: Omit<DecideInput, 'digest'> & { digest?: string }, json: boolean): Promise<void> {
   await withClient(async (client) => {
-    const handle = client.workflow.getHandle(id);
-    const status = await handle.query(statusQuery);
+    let handle = client.workflow.getHandle(id);
+    let status = await handle.query(statusQuery);
+    // A program's gates live on its phases: decide on the phase whose gate is that step.
+    const phase = Object.values(status.phases ?? {}).find((p) => p.openGate?.step === input.step);
+    if (status.openGate?.step !== input.step && phase) {
+      if (!json) console.log(`${input.step} waits on phase ${phase.workflowId}: deciding there`);
+      handle = client.workflow.getHandle(phase.workflowId);
+      status = await handle.query(statusQuery);
+    }
     const gate = status.openGate;
     const step = status.steps.find((s) => s.id === input.step);
     const digest = input.digest ?? (gate?.step === input.step ? gate.digest : undefined);

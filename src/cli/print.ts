@@ -9,6 +9,13 @@ export function printStatus(s: RunbookStatus): string {
     if (step.decision) lines.push(`             ${step.decision.decision} by ${step.decision.by} at ${step.decision.at} (${step.decision.via})`);
     if (step.error) lines.push(`             error: ${step.error}`);
   }
+  for (const [id, p] of Object.entries(s.phases ?? {})) {
+    const at = p.openGate ? `waits on ${p.openGate.step} (${p.openGate.kind})` : p.currentStep ? `at ${p.currentStep}` : '';
+    lines.push(`  phase ${id}: ${p.workflowId} ${p.state} ${at}; done: ${p.done.join(', ') || 'nothing yet'}`);
+    if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    runbook ${p.openGate.kind === 'approval' ? 'approve' : 'done'} ${p.workflowId} --step ${p.openGate.step} --by <you>`);
+    if (p.timer) lines.push(`    next timer fires at ${p.timer.firesAt}: ${p.timer.purpose}`);
+  }
+  if (s.timer) lines.push(`  next timer: ${s.timer.step} fires at ${s.timer.firesAt}: ${s.timer.purpose}`);
   if (s.openGate) {
     const step = s.steps.find((x) => x.id === s.openGate!.step);
     const g = s.openGate;
