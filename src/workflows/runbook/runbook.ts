@@ -139,6 +139,8 @@ export class Runbook {
           this.step(at).evidence.push('the run was cancelled here; no change was left half-done');
         }
         this.status.state = 'cancelled';
+        // a signal still pending when the run closes is dropped: deliver the last report first
+        await this.reportToProgram();
         throw err;
       }
       this.status.state = 'failed';
@@ -348,6 +350,16 @@ export class Runbook {
       return { result: r, evidence: [`${workflowId}: ${r.outcome}: ${r.summary}`] };
     });
     const r = result.result;
+    // the phase's own end is the truth (its last report may still be on its way): record it, stop listening
+    this.phaseSteps.delete(workflowId);
+    this.status.phases[id] = {
+      workflowId,
+      runbook: r.runbook,
+      target: r.target,
+      state: r.outcome === 'completed' || r.outcome === 'dry-run' ? 'completed' : r.outcome,
+      done: r.steps.filter((st) => st.state === 'done').map((st) => st.id),
+    };
+    this.publish();
     if (r.outcome === 'rejected' || r.outcome === 'aborted' || r.outcome === 'expired') {
       this.step(id).state = 'rejected';
       throw new RunEnded(r.outcome, `phase "${id}" ended ${r.outcome}: ${r.summary}`);
@@ -600,11 +612,11 @@ export class Runbook {
 
   private publish(): void {
     setCurrentDetails(renderDetails(this.status));
-    this.reportToProgram();
+    void this.reportToProgram();
   }
 
   /** A phase started by a program tells it where it is, once per change (one signal, not one per publish). */
-  private reportToProgram(): void {
+  private async reportToProgram(): Promise<void> {
     const parent = workflowInfo().parent;
     if (!parent) return;
     const s = this.status;
@@ -624,7 +636,7 @@ export class Runbook {
     this.lastReport = key;
     const program = getExternalWorkflowHandle(parent.workflowId, parent.runId);
     // non-cancellable: the last report of a cancelled phase must still reach the program
-    void CancellationScope.nonCancellable(() => program.signal(phaseReportSignal, report)).catch(() => undefined);
+    await CancellationScope.nonCancellable(() => program.signal(phaseReportSignal, report)).catch(() => undefined);
   }
 
   private result(outcome: RunbookResult['outcome'], summary: string): RunbookResult {
