@@ -1,6 +1,180 @@
-// Phase 4 activities: the old Frigate LXC, its vzdump backup, stop and destroy (filled in by the Phase 4 work).
-import type { ActivityDeps } from '../deps';
+// Phase 4 activities: the old Frigate LXC, its vzdump backup to PBS, stop and destroy. Every change
+// reads the CT's state first and does only what is missing; a CT that is gone is a finished retirement.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Planned } from '../../workflows/runbook/types';
+import { activityRunOptions, describeTarget, runOk, type ActivityDeps } from '../deps';
+import type { Target } from '../exec/types';
+import { parsePctConfig, parsePctStatus, type CtState } from '../parse/pct';
+import { parseArchiveName, parseStorageCfgEntry, parseVzdumpLog } from '../parse/vzdump';
+import { pbsActivities } from '../pbs/activities';
+import { planOf } from '../plan';
+import * as cmd from './commands';
 
-export function lxcActivities(_deps: ActivityDeps) {
-  return {};
+/** The CT to retire and where its backup goes, from the inventory (frigate.lxc, pbs.pveStorage). */
+export interface LxcRef {
+  host: string;
+  ctid: number;
+  /** PVE storage (type pbs) vzdump writes to. */
+  storage: string;
+  /** The Proxmox host whose PBS serves that storage now. */
+  pbsHost: string;
+}
+
+export interface BackupFacts extends LxcRef {
+  /** An archive of this CT at or after this time counts as the retirement backup (ISO). */
+  notBefore: string;
+  /** `ct/<id>/<time>` already there (nothing to do), or null (vzdump runs). */
+  existing: string | null;
+}
+
+export interface StopFacts {
+  host: string;
+  ctid: number;
+  state: CtState;
+}
+
+export interface DestroyFacts {
+  host: string;
+  ctid: number;
+  pbsHost: string;
+  state: CtState;
+  /** The archive that must exist before the CT may go. */
+  archive: string | null;
+}
+
+export function lxcActivities(deps: ActivityDeps) {
+  const inv = deps.inventory;
+  const hostTarget = (host: string): Target => {
+    if (!(host in inv.hosts)) throw ApplicationFailure.nonRetryable(`unknown Proxmox host "${host}"`, 'BadInput');
+    return { kind: 'host', host };
+  };
+
+  // Phase 2's reader of the PVE storage (the same activity the workflow runs as the archive check)
+  const pbs = pbsActivities(deps);
+
+  /** Archives of this CT at or after notBefore, newest last. */
+  async function ctArchives(ref: Pick<LxcRef, 'host' | 'ctid'>, notBefore?: string): Promise<string[]> {
+    const { snapshots } = await pbs.listBackupSnapshots({ host: ref.host });
+    return snapshots
+      .filter((s) => s.type === 'ct' && s.id === String(ref.ctid) && (notBefore === undefined || Date.parse(s.time) >= Date.parse(notBefore)))
+      .sort((a, b) => a.time.localeCompare(b.time))
+      .map((s) => `ct/${s.id}/${s.time}`);
+  }
+
+  async function ctState(host: string, ctid: number): Promise<CtState> {
+    const res = await deps.exec.run(hostTarget(host), cmd.pctStatus(ctid), activityRunOptions());
+    return parsePctStatus(res, ctid);
+  }
+
+  return {
+    /** The CT of `frigate.lxc` and the PBS storage of `pbs`; which host's PBS that storage reaches now. */
+    async describeFrigateLxc(_: Record<string, never> = {}): Promise<LxcRef & { evidence: string[] }> {
+      if (!inv.frigate) throw ApplicationFailure.nonRetryable('the inventory has no "frigate" section (frigate.lxc: {host, ctid})', 'BadInput');
+      if (!inv.pbs) throw ApplicationFailure.nonRetryable('the inventory has no "pbs" section (pbs.pveStorage: where vzdump writes)', 'BadInput');
+      const { host, ctid } = inv.frigate.lxc;
+      const storage = inv.pbs.pveStorage;
+      const cfg = await runOk(deps, hostTarget(host), cmd.readStorageCfg());
+      const entry = parseStorageCfgEntry(cfg.stdout, storage);
+      if (!entry) throw ApplicationFailure.nonRetryable(`PVE storage "${storage}" is not in ${cmd.STORAGE_CFG}: add it (Phase 2) first`, 'PreconditionFailed');
+      if (entry.type !== 'pbs') throw ApplicationFailure.nonRetryable(`PVE storage "${storage}" is of type ${entry.type}, not pbs`, 'PreconditionFailed');
+      const server = entry.props.server ?? '';
+      const pbsHost = Object.keys(inv.hosts).find((h) => inv.hosts[h]!.address === server);
+      if (!pbsHost) throw ApplicationFailure.nonRetryable(`PVE storage "${storage}" points at ${server}, which is no host of the inventory`, 'PreconditionFailed');
+      const evidence = [
+        `frigate.lxc: CT ${ctid} on ${host}`,
+        `PVE storage ${storage} → PBS on ${pbsHost} (${server}), datastore ${entry.props.datastore ?? '?'}`,
+      ];
+      if (pbsHost !== inv.pbs.to) evidence.push(`note: inventory pbs.to is ${inv.pbs.to}, but the storage still points at ${pbsHost}`);
+      return { host, ctid, storage, pbsHost, evidence };
+    },
+
+    /** `pct status` (+ `pct config` while it exists): running, stopped, or gone (destroyed: finished). */
+    async readCtState({ host, ctid }: { host: string; ctid: number }): Promise<{ state: CtState; hostname: string | null; evidence: string[] }> {
+      const state = await ctState(host, ctid);
+      if (state === 'gone') return { state, hostname: null, evidence: [`${host}: CT ${ctid} does not exist (already destroyed)`] };
+      const conf = parsePctConfig((await runOk(deps, hostTarget(host), cmd.pctConfig(ctid))).stdout);
+      return {
+        state,
+        hostname: conf.hostname ?? null,
+        evidence: [`${host}: pct status ${ctid} → status: ${state}`, `CT ${ctid}: hostname ${conf.hostname ?? '?'}, rootfs ${conf.rootfs ?? '?'}`],
+      };
+    },
+
+    /** Preflight of the backup: is there already an archive of this CT from this retirement? */
+    async planBackup(a: LxcRef & { notBefore: string }): Promise<Planned<BackupFacts>> {
+      const state = await ctState(a.host, a.ctid);
+      if (state === 'gone') throw ApplicationFailure.nonRetryable(`CT ${a.ctid} on ${a.host} no longer exists: nothing to back up`, 'PreconditionFailed');
+      const existing = (await ctArchives(a, a.notBefore)).pop() ?? null;
+      const target = describeTarget(hostTarget(a.host));
+      const plan = planOf(target, existing ? [`# ${existing} is already in the datastore: nothing to back up`] : [cmd.vzdump(a.ctid, a.storage)], {
+        ct: String(a.ctid),
+        state,
+        storage: a.storage,
+        pbsHost: a.pbsHost,
+        archive: existing ?? `none since ${a.notBefore}`,
+      });
+      return { plan, facts: { host: a.host, ctid: a.ctid, storage: a.storage, pbsHost: a.pbsHost, notBefore: a.notBefore, existing } };
+    },
+
+    /** vzdump to PBS unless an archive since notBefore is already there; returns the archive name. */
+    async backupCt(f: BackupFacts): Promise<{ archive: string; evidence: string[] }> {
+      const already = (await ctArchives(f, f.notBefore)).pop();
+      if (already) return { archive: already, evidence: [`${already} is already in the datastore (already backed up)`] };
+      const res = await deps.exec.run(hostTarget(f.host), cmd.vzdump(f.ctid, f.storage), activityRunOptions({ timeoutMs: 6 * 3_600_000 }));
+      const log = parseVzdumpLog(`${res.stderr}\n${res.stdout}`, f.ctid);
+      if (res.exitCode !== 0 || !log.jobOk || !log.archive || !log.duration) {
+        throw new Error(`vzdump ${f.ctid} on ${f.host} failed (exit ${res.exitCode}): ${log.errors.join('; ') || res.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+      return { archive: log.archive, evidence: [`vzdump ${f.ctid} --storage ${f.storage} → ${log.archive}`, `Finished Backup of VM ${f.ctid} (${log.duration}); Backup job finished successfully`] };
+    },
+
+    /** Preflight of the stop: what `pct stop` has left to do. */
+    async planStopCt({ host, ctid }: { host: string; ctid: number }): Promise<Planned<StopFacts>> {
+      const state = await ctState(host, ctid);
+      const commands = state === 'running' ? [cmd.pctStop(ctid)] : [`# CT ${ctid} is ${state === 'gone' ? 'already destroyed' : 'already stopped'}: nothing to stop`];
+      return { plan: planOf(describeTarget(hostTarget(host)), commands, { ct: String(ctid), state }), facts: { host, ctid, state } };
+    },
+
+    async stopCt(f: StopFacts): Promise<{ evidence: string[] }> {
+      const state = await ctState(f.host, f.ctid);
+      if (state !== 'running') return { evidence: [`CT ${f.ctid} is ${state === 'gone' ? 'already destroyed' : 'already stopped'}`] };
+      await runOk(deps, hostTarget(f.host), cmd.pctStop(f.ctid), { timeoutMs: 300_000 });
+      const after = await ctState(f.host, f.ctid);
+      if (after !== 'stopped') throw new Error(`pct stop ${f.ctid} returned, but the CT is ${after}`);
+      return { evidence: [`pct stop ${f.ctid} → ok`, `pct status ${f.ctid} → status: stopped`] };
+    },
+
+    /**
+     * Preflight of the destroy (a point of no return): refuses unless the CT is stopped and an archive
+     * of it is in the datastore. In a dry run the CT still runs: the plan is rendered with that said.
+     */
+    async planDestroyCt(a: LxcRef & { dryRun?: boolean }): Promise<Planned<DestroyFacts>> {
+      const state = await ctState(a.host, a.ctid);
+      const archive = state === 'gone' ? null : ((await ctArchives(a)).pop() ?? null);
+      if (state !== 'gone' && !a.dryRun) {
+        if (state !== 'stopped') throw ApplicationFailure.nonRetryable(`CT ${a.ctid} on ${a.host} is ${state}: it must be stopped before it is destroyed (run the stop step; was it started again?)`, 'PreconditionFailed');
+        if (!archive) throw ApplicationFailure.nonRetryable(`no archive of CT ${a.ctid} is in the datastore behind ${a.storage}: back it up before destroying it`, 'PreconditionFailed');
+      }
+      const commands = state === 'gone' ? [`# CT ${a.ctid} is already destroyed: nothing to do`] : [cmd.pctDestroy(a.ctid)];
+      return {
+        plan: planOf(describeTarget(hostTarget(a.host)), commands, { ct: String(a.ctid), state, archive: archive ?? 'none' }),
+        facts: { host: a.host, ctid: a.ctid, pbsHost: a.pbsHost, state, archive },
+      };
+    },
+
+    /** `pct destroy --purge 1` of a stopped, backed-up CT; a CT that is gone is success. */
+    async destroyCt(f: DestroyFacts): Promise<{ evidence: string[] }> {
+      const state = await ctState(f.host, f.ctid);
+      if (state === 'gone') return { evidence: [`CT ${f.ctid} on ${f.host} does not exist (already destroyed)`] };
+      if (state !== 'stopped') throw ApplicationFailure.nonRetryable(`CT ${f.ctid} on ${f.host} is ${state} again: refusing to destroy it`, 'PreconditionFailed');
+      if (!f.archive || !parseArchiveName(f.archive)) throw ApplicationFailure.nonRetryable(`no archive of CT ${f.ctid}: refusing to destroy it`, 'PreconditionFailed');
+      if (!(await ctArchives(f)).includes(f.archive)) {
+        throw ApplicationFailure.nonRetryable(`${f.archive} is no longer in the datastore on ${f.pbsHost}: refusing to destroy CT ${f.ctid}`, 'PreconditionFailed');
+      }
+      const res = await runOk(deps, hostTarget(f.host), cmd.pctDestroy(f.ctid), { timeoutMs: 600_000 });
+      const after = await ctState(f.host, f.ctid);
+      if (after !== 'gone') throw new Error(`pct destroy ${f.ctid} returned, but the CT is still ${after}`);
+      return { evidence: [`pct destroy ${f.ctid} --purge 1 → ok${res.stdout.trim() ? `: ${res.stdout.trim()}` : ''}`, `pct status ${f.ctid} → does not exist`, `backup kept: ${f.archive}`] };
+    },
+  };
 }

@@ -1,0 +1,13 @@
+// The exact commands of the LXC retirement, quoted once here (run on the CT's Proxmox host).
+import { shellCommand, validVmid } from '../exec/quote';
+
+export const STORAGE_CFG = '/etc/pve/storage.cfg';
+
+export const pctStatus = (ctid: number) => shellCommand(['pct', 'status', String(validVmid(ctid, 'ctid'))]);
+export const pctConfig = (ctid: number) => shellCommand(['pct', 'config', String(validVmid(ctid, 'ctid'))]);
+export const pctStop = (ctid: number) => shellCommand(['pct', 'stop', String(validVmid(ctid, 'ctid'))]);
+/** --purge 1: also drop the CT from backup jobs and HA, so nothing refers to a CT that is gone. */
+export const pctDestroy = (ctid: number) => shellCommand(['pct', 'destroy', String(validVmid(ctid, 'ctid')), '--purge', '1']);
+export const vzdump = (ctid: number, storage: string) =>
+  shellCommand(['vzdump', String(validVmid(ctid, 'ctid')), '--storage', storage, '--mode', 'snapshot']);
+export const readStorageCfg = () => shellCommand(['cat', STORAGE_CFG]);

@@ -1,0 +1,94 @@
+// Runbook (Phase 4): retire the old Frigate LXC once the new Frigate in K3s has proven itself.
+// Soak the new Frigate's health, back the CT up to PBS and see the archive there, stop the CT, wait a
+// grace period, then destroy it (a point of no return). A CT that is already gone is a finished run.
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { RunbookActivities } from '../activities';
+import { Runbook, type StepDef } from './runbook/runbook';
+import type { RunbookResult } from './runbook/types';
+import { checkLxcRetirementInput, findArchive, type LxcRetirementInput } from './lxc-retirement-input';
+
+export type { LxcRetirementInput };
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
+const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
+// vzdump of a big CT takes hours; the exec layer heartbeats while it runs
+const backups = proxyActivities<RunbookActivities>({ startToCloseTimeout: '7h', heartbeatTimeout: '1m', retry });
+
+/** A backup taken this long before the backup step still counts (clock skew between worker and host). */
+const BACKUP_SKEW_MS = 10 * 60_000;
+
+export const LXC_RETIREMENT_STEPS: StepDef[] = [
+  { id: 'read-inventory', title: 'Find the Frigate LXC and the PBS storage its backup goes to', kind: 'check' },
+  { id: 'lxc-state', title: 'Read the LXC state (running, stopped, or already destroyed)', kind: 'check' },
+  { id: 'frigate-healthy', title: 'The new Frigate stays healthy for the whole soak', kind: 'soak' },
+  { id: 'backup', title: 'Back up the LXC with vzdump to PBS', kind: 'change' },
+  { id: 'archive-exists', title: 'The backup archive is in the PBS datastore', kind: 'check' },
+  { id: 'stop-ct', title: 'Stop the LXC', kind: 'change' },
+  { id: 'grace', title: 'Grace period with the LXC stopped (it can still be started again)', kind: 'wait' },
+  { id: 'destroy-ct', title: 'Destroy the LXC (its backup stays in PBS)', kind: 'change', irreversible: true },
+  { id: 'verify-gone', title: 'The LXC no longer exists', kind: 'check' },
+];
+
+export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<RunbookResult> {
+  const input = checkLxcRetirementInput(rawInput);
+  const rb = new Runbook({
+    name: 'lxc-retirement',
+    target: 'frigate-lxc',
+    dryRun: input.dryRun,
+    requestedBy: input.requestedBy,
+    gateDeadline: input.gateDeadline,
+    preApproved: input.preApproved,
+    steps: LXC_RETIREMENT_STEPS,
+  });
+
+  return rb.run(async () => {
+    const ct = await rb.check('read-inventory', () => checks.describeFrigateLxc({}));
+    const { host, ctid } = ct;
+    const found = await rb.check('lxc-state', () => checks.readCtState({ host, ctid }));
+
+    if (found.state === 'gone') {
+      for (const id of ['frigate-healthy', 'backup', 'archive-exists', 'stop-ct', 'grace', 'destroy-ct']) rb.skip(id, `CT ${ctid} on ${host} is already destroyed`);
+      await rb.check('verify-gone', () => checks.readCtState({ host, ctid }));
+      return `CT ${ctid} on ${host} was already destroyed: nothing to do`;
+    }
+
+    await rb.soak('frigate-healthy', {
+      duration: input.healthyFor,
+      every: input.checkEvery,
+      check: () => checks.checkFrigateHealth({}),
+    });
+
+    const notBefore = new Date(Date.now() - BACKUP_SKEW_MS).toISOString();
+    const backup = await rb.change(
+      'backup',
+      () => checks.planBackup({ ...ct, notBefore }),
+      (facts) => backups.backupCt(facts),
+    );
+    if (backup) {
+      await rb.check('archive-exists', async () => findArchive(await checks.listBackupSnapshots({ host }), ctid, backup.archive, ct.pbsHost));
+    } else {
+      rb.skip('archive-exists', 'dry run: no backup was taken');
+    }
+
+    await rb.change(
+      'stop-ct',
+      () => checks.planStopCt({ host, ctid }),
+      (facts) => changes.stopCt(facts),
+    );
+    await rb.timer('grace', input.grace, `CT ${ctid} stays stopped for ${input.grace} before it is destroyed; \`pct start ${ctid}\` still brings it back`);
+    await rb.change(
+      'destroy-ct',
+      () => checks.planDestroyCt({ ...ct, dryRun: input.dryRun }),
+      (facts) => changes.destroyCt(facts),
+    );
+
+    if (input.dryRun) {
+      rb.skip('verify-gone', 'dry run');
+      return `dry run: CT ${ctid} on ${host} can be retired after a ${input.healthyFor} soak; nothing was changed`;
+    }
+    const gone = await rb.check('verify-gone', () => checks.readCtState({ host, ctid }));
+    if (gone.state !== 'gone') throw ApplicationFailure.nonRetryable(`CT ${ctid} on ${host} still exists (${gone.state}) after the destroy step`, 'VerifyFailed');
+    return `CT ${ctid} on ${host} retired: backed up as ${backup!.archive} in PBS on ${ct.pbsHost}, stopped, destroyed after ${input.grace}`;
+  });
+}

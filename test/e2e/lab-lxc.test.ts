@@ -1,0 +1,146 @@
+// End to end: the lab's LXC containers over real SSH (ssh2, host keys pinned): pct status, list,
+// config, exec (the command's own exit code, the CT's own files and units), stop, start, destroy,
+// with the real tool's messages and exit codes (shared/LAB.md §1), and the audit of what changed.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Client } from 'ssh2';
+import { parse } from 'yaml';
+import { inventorySchema } from '../../src/inventory/schema';
+import { Lab } from '../../lab/src/index';
+
+interface Exec {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sshExec(lab: Lab, host: string, command: string): Promise<Exec> {
+  const h = lab.info.hosts[host]!;
+  const line = fs.readFileSync(lab.knownHostsPath, 'utf8').split('\n').find((l) => l.startsWith(`[${h.address}]:${h.port} `));
+  assert.ok(line, `no known_hosts entry for ${host}`);
+  const pin = Buffer.from(line.split(' ')[2]!, 'base64');
+  return new Promise((resolve, reject) => {
+    const conn = new Client();
+    conn
+      .on('ready', () => {
+        conn.exec(command, (err, stream) => {
+          if (err) return reject(err);
+          let stdout = '';
+          let stderr = '';
+          stream.on('data', (d: Buffer) => (stdout += d.toString()));
+          stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          stream.on('close', (code: number | null) => {
+            conn.end();
+            resolve({ code, stdout, stderr });
+          });
+        });
+      })
+      .on('error', reject)
+      .connect({
+        host: h.address,
+        port: h.port,
+        username: 'root',
+        privateKey: fs.readFileSync(lab.clientKeyPath),
+        hostVerifier: (key: Buffer) => key.equals(pin),
+        readyTimeout: 10_000,
+      });
+  });
+}
+
+const HOST = 'fun-bedbug';
+
+void describe('lab: LXC containers (pct)', { timeout: 120_000 }, () => {
+  let lab: Lab;
+  const pct = (args: string) => sshExec(lab, HOST, `pct ${args}`);
+
+  before(async () => {
+    lab = await Lab.start({ staleNode: false });
+  });
+  after(async () => {
+    if (lab) await lab.stop();
+  });
+
+  void test('start state: CT 113 frigate runs on fun-bedbug with its config, recordings and an active unit', async () => {
+    const inv = inventorySchema.parse(parse(fs.readFileSync(lab.inventoryPath, 'utf8')));
+    assert.deepEqual([inv.frigate?.lxc.host, inv.frigate?.lxc.ctid], [HOST, 113]);
+    const ct = lab.lxc.container(HOST, 113);
+    assert.equal(ct?.status, 'running');
+    assert.equal(ct?.hostname, 'frigate');
+    assert.equal(ct?.units.frigate, 'active');
+    const recs = lab.lxc.files(113, '/media/frigate/recordings');
+    assert.ok(recs.length >= 9, `recordings: ${recs.length}`);
+    for (const r of recs) assert.match(r, /^\d{4}-\d{2}-\d{2}\/\d{2}\/[a-z_]+\/\d{2}\.\d{2}\.mp4$/);
+    assert.match(lab.lxc.read(113, '/config/config.yml')!, /^cameras:\n {2}front_door:/m);
+
+    assert.deepEqual(await pct('status 113'), { code: 0, stdout: 'status: running\n', stderr: '' });
+    const list = await pct('list');
+    assert.equal(list.stdout, 'VMID       Status     Lock         Name                \n113        running                 frigate             \n');
+    const empty = await sshExec(lab, 'pve', 'pct list');
+    assert.deepEqual([empty.code, empty.stdout], [0, '']);
+    const cfg = await pct('config 113');
+    assert.match(cfg.stdout, /^arch: amd64\n/);
+    assert.match(cfg.stdout, /\nhostname: frigate\n/);
+    assert.match(cfg.stdout, /\nlxc\.mount\.entry: \/dev\/bus\/usb dev\/bus\/usb none bind,optional,create=dir\n$/);
+    const missing = await pct('status 999');
+    assert.notEqual(missing.code, 0);
+    assert.equal(missing.stderr, "Configuration file 'nodes/fun-bedbug/lxc/999.conf' does not exist\n");
+    // Another host does not have the CT.
+    const elsewhere = await sshExec(lab, 'still-fawn', 'pct status 113');
+    assert.equal(elsewhere.stderr, "Configuration file 'nodes/still-fawn/lxc/113.conf' does not exist\n");
+  });
+
+  void test('pct exec: the CT view, the command own exit code, systemctl for the CT unit', async () => {
+    const r = await pct(`exec 113 -- bash -c 'hostname; systemctl is-active frigate; grep -c "^  [a-z_]*:$" /config/config.yml >/dev/null; ls /media/frigate/recordings | wc -l; exit 7'`);
+    assert.deepEqual(r, { code: 7, stdout: 'frigate\nactive\n3\n', stderr: '' });
+    // The host's own view is untouched: no frigate unit, and the VMs' k3s unit still answers as before.
+    const host = await sshExec(lab, HOST, 'hostname; systemctl is-active frigate');
+    assert.deepEqual([host.code, host.stdout], [3, 'fun-bedbug\ninactive\n']);
+    const vm = await sshExec(lab, HOST, `qm guest exec 106 -- bash -c 'systemctl is-active k3s'`);
+    assert.equal(vm.stdout, '{\n   "exitcode" : 0,\n   "exited" : 1,\n   "out-data" : "active\\n"\n}\n');
+
+    assert.equal((await pct('exec 113 -- systemctl stop frigate')).code, 0);
+    assert.deepEqual(await pct('exec 113 -- systemctl is-active frigate'), { code: 3, stdout: 'inactive\n', stderr: '' });
+    assert.equal((await pct('exec 113 -- systemctl start frigate')).code, 0);
+    assert.equal((await pct('exec 113 -- systemctl is-active frigate')).stdout, 'active\n');
+    const noUnit = await pct('exec 113 -- systemctl stop nope');
+    assert.deepEqual([noUnit.code, noUnit.stderr], [5, 'Failed to stop nope.service: Unit nope.service not loaded.\n']);
+    const noCmd = await pct('exec 113 --');
+    assert.notEqual(noCmd.code, 0);
+    assert.match(noCmd.stderr, /^missing command/);
+  });
+
+  void test('stop, start, destroy: real messages, idempotence left to the caller, audited as changes', async () => {
+    const refused = await pct('destroy 113');
+    assert.notEqual(refused.code, 0);
+    assert.equal(refused.stderr, 'unable to destroy CT 113 - container is running\n');
+    assert.ok(lab.lxc.exists(113));
+
+    assert.deepEqual(await pct('stop 113'), { code: 0, stdout: '', stderr: '' });
+    assert.equal((await pct('status 113')).stdout, 'status: stopped\n');
+    const again = await pct('stop 113');
+    assert.notEqual(again.code, 0);
+    assert.equal(again.stderr, 'CT 113 not running\n');
+    const exec = await pct('exec 113 -- true');
+    assert.notEqual(exec.code, 0);
+    assert.equal(exec.stderr, "container '113' not running!\n");
+    assert.equal(lab.lxc.container(HOST, 113)?.units.frigate, undefined, 'a stopped CT runs no unit');
+
+    assert.equal((await pct('start 113')).code, 0);
+    assert.equal((await pct('exec 113 -- systemctl is-active frigate')).stdout, 'active\n', 'enabled unit starts on boot');
+    assert.equal((await pct('start 113')).stderr, 'CT 113 already running\n');
+
+    assert.equal((await pct('shutdown 113 --timeout 30')).code, 0);
+    const destroyed = await pct('destroy 113 --purge 1');
+    assert.deepEqual(destroyed, { code: 0, stdout: '  Logical volume "vm-113-disk-0" successfully removed.\n', stderr: '' });
+    assert.equal(lab.lxc.exists(113), false);
+    assert.equal(lab.lxc.container(HOST, 113), null);
+    assert.equal((await pct('status 113')).stderr, "Configuration file 'nodes/fun-bedbug/lxc/113.conf' does not exist\n");
+    assert.equal((await pct('destroy 113')).stderr, "Configuration file 'nodes/fun-bedbug/lxc/113.conf' does not exist\n");
+    assert.equal((await pct('list')).stdout, '');
+
+    const changes = lab.audit().filter((e) => e.tool === 'pct' && e.change).map((e) => e.argv.slice(0, 2).join(' '));
+    assert.deepEqual(changes, ['destroy 113', 'stop 113', 'stop 113', 'start 113', 'start 113', 'shutdown 113', 'destroy 113', 'destroy 113']);
+    assert.equal(lab.audit().filter((e) => e.tool === 'pct' && e.argv[0] === 'status').every((e) => !e.change), true);
+  });
+});

@@ -1,0 +1,102 @@
+// End to end: Phase 4, the Frigate LXC's retirement, through the real server, worker and lab.
+// Lab rehearsal durations (seconds). The lab's Frigate in K3s is not deployed in this test (that is
+// Phase 3's run), so every soak check finds it unhealthy and the run asks whether to go on: that
+// pause-and-ask path is what this test exercises, approving each time as a user would.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import { approveSignal, decideUpdate } from '../../src/workflows/runbook/messages';
+import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
+import { startStack, type Stack } from '../helpers/stack';
+import { gateOpen, waitForStatus } from '../helpers/temporal';
+
+const HOST = 'fun-bedbug';
+const CT = 113;
+const REHEARSAL = { healthyFor: '4s', checkEvery: '2s', grace: '3s' };
+
+void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
+  let s: Stack;
+  const changes = () => s.lab.audit().filter((e) => e.change);
+  const count = (tool: string, verb?: string) => changes().filter((e) => e.tool === tool && (verb === undefined || e.argv[0] === verb)).length;
+  const ctArchives = () => s.lab.pbs.snapshots().filter((x) => x.type === 'ct' && x.id === String(CT)).map((x) => `ct/${x.id}/${x.time}`);
+
+  before(async () => {
+    s = await startStack({ staleNode: false });
+  });
+  after(async () => {
+    if (s) await s.stop();
+  });
+
+  /** Approves each failed soak check (the run pauses and asks) until the gate of `next` opens. */
+  async function soakThrough(h: WorkflowHandle, next: string): Promise<number> {
+    let asked = 0;
+    for (;;) {
+      const st: RunbookStatus = await waitForStatus(h, (x) => x.openGate?.step === 'frigate-healthy' || x.openGate?.step === next, 60_000);
+      if (st.openGate!.step === next) return asked;
+      asked++;
+      assert.match(st.openGate!.instructions, /failed/);
+      await h.signal(approveSignal, { step: 'frigate-healthy', by: 'alice', comment: 'rehearsal: Frigate in K3s is not deployed' });
+      await waitForStatus(h, (x) => x.openGate?.step !== 'frigate-healthy' || (x.steps.find((p) => p.id === 'frigate-healthy')?.evidence.length ?? 0) > asked * 2);
+    }
+  }
+
+  it('a dry run checks everything, plans vzdump/stop/destroy and changes nothing', async () => {
+    const h = await s.start('lxcRetirement', { dryRun: true, healthyFor: '1s', checkEvery: '1s', grace: '1s' });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'dry-run', result.summary);
+    assert.deepEqual(result.plan?.map((p) => p.step), ['backup', 'stop-ct', 'destroy-ct']);
+    const all = result.plan!.flatMap((p) => p.commands).join('\n');
+    assert.match(all, /^vzdump 113 --storage pbs-homelab --mode snapshot$/m);
+    assert.match(all, /^pct stop 113$/m);
+    assert.match(all, /^pct destroy 113 --purge 1$/m);
+    assert.deepEqual(changes(), []);
+    assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
+  });
+
+  it('soak (failed checks asked about), backup, archive check, stop, grace, destroy: each once', async () => {
+    const before = ctArchives();
+    const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
+    const asked = await soakThrough(h, 'backup');
+    assert.ok(asked >= 1, 'an unhealthy check paused the run and asked');
+    assert.equal(count('vzdump'), 0, 'nothing is backed up before the soak is over');
+
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'backup', by: 'bob', decision: 'approve' }] });
+    await waitForStatus(h, gateOpen('stop-ct'), 60_000);
+    const newArchives = ctArchives().filter((a) => !before.includes(a));
+    assert.equal(newArchives.length, 1, 'one new archive of CT 113 in the datastore');
+    assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running', 'the CT runs until the stop is approved');
+
+    await h.signal(approveSignal, { step: 'stop-ct', by: 'alice' });
+    const grace = await waitForStatus(h, (x) => x.timer?.step === 'grace' || x.openGate?.step === 'destroy-ct', 60_000);
+    if (grace.timer) assert.match(grace.timer.purpose, /pct start 113/);
+    assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'stopped');
+
+    await waitForStatus(h, gateOpen('destroy-ct'), 60_000);
+    assert.ok(s.lab.lxc.exists(CT), 'nothing is destroyed before its approval');
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'destroy-ct', by: 'carol', decision: 'approve', comment: 'backup checked' }] });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.match(result.summary, new RegExp(`backed up as ${newArchives[0]!.replace(/[/.]/g, '\\$&')}`));
+
+    assert.equal(s.lab.lxc.exists(CT), false, 'the CT is gone from the lab');
+    assert.ok(ctArchives().includes(newArchives[0]!), 'its archive stays in the datastore');
+    assert.equal(count('vzdump'), 1);
+    assert.equal(count('pct', 'stop'), 1);
+    assert.equal(count('pct', 'destroy'), 1);
+    const steps = Object.fromEntries(result.steps.map((st) => [st.id, st.state]));
+    assert.deepEqual(steps, {
+      'read-inventory': 'done', 'lxc-state': 'done', 'frigate-healthy': 'done', backup: 'done', 'archive-exists': 'done',
+      'stop-ct': 'done', grace: 'done', 'destroy-ct': 'done', 'verify-gone': 'done',
+    });
+  });
+
+  it('re-running on the destroyed CT finishes without error and changes nothing', async () => {
+    const before = changes().length;
+    const h = await s.start('lxcRetirement', REHEARSAL);
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.match(result.summary, /already destroyed: nothing to do/);
+    assert.equal(changes().length, before, 'no change command ran');
+    assert.equal(result.steps.find((st) => st.id === 'destroy-ct')?.state, 'skipped');
+  });
+});
