@@ -11,6 +11,9 @@ H="$LAB_DIR/hosts/$LAB_HOST"
 mount --bind "$H/iommu_groups" /sys/kernel/iommu_groups &&
   mount --bind "$H/boot_id" /proc/sys/kernel/random/boot_id &&
   hostname "$LAB_HOST" || { echo "lab: cannot set up the view of host $LAB_HOST" >&2; exit 255; }
+# Phase 2: this host's disks under /dev/disk/by-id, and the cluster-wide /etc/pve (pmxcfs)
+if [ -d "$H/disk-by-id" ] && [ -d /dev/disk/by-id ]; then mount --bind "$H/disk-by-id" /dev/disk/by-id; fi
+if [ -d "$LAB_DIR/pve" ] && [ -d /etc/pve ]; then mount --bind "$LAB_DIR/pve" /etc/pve; fi
 cd /root 2>/dev/null || cd /
 # fault lab.delaySessions(ms): every session starts that much later (tests widen "a step runs" windows)
 if [ -s "$LAB_DIR/faults/session-delay" ]; then sleep "$(cat "$LAB_DIR/faults/session-delay")"; fi

@@ -1,6 +1,372 @@
-// Phase 2 activities: PBS datastore, ZFS pool, PVE storage (filled in by the Phase 2 work).
-import type { ActivityDeps } from '../deps';
+// Phase 2 activities: the PBS datastore on pumped-piglet's ZFS disk moves to still-fawn. Every command
+// runs on a Proxmox host (PBS runs on the host itself); /etc/pve is cluster-wide, so PVE's storage and
+// backup jobs are read and changed from whichever host is up. Changes read the state first and do only
+// what is missing; the storage password is read and used on the host inside one script.
+import { ApplicationFailure } from '@temporalio/common';
+import { runOk, type ActivityDeps } from '../deps';
+import type { Target } from '../exec/types';
+import { planOf } from '../plan';
+import {
+  maintenanceType, parseBackupJobsJson, parseCertFingerprint, parseClusterTasksJson, parseDatastoreJson, parseDatastoreTable,
+  parsePvesmStatus, parseSectionConfig, parseStorageContentJson, type BackupSnapshot,
+} from '../parse/pbs';
+import { findDiskBySerial, parseZpoolImport, parseZpoolListH } from '../parse/zpool';
+import type { Planned } from '../../workflows/runbook/types';
+import { durationMs } from '../../workflows/runbook/gate';
+import type { PbsInventory } from '../../inventory/pbs';
+import * as cmd from './commands';
 
-export function pbsActivities(_deps: ActivityDeps) {
-  return {};
+export interface PbsMove {
+  from: string;
+  to: string;
+  storage: string;
+  datastore: string;
+  datastorePath: string;
+  pool: string;
+  diskSerial: string;
+  /** Where PVE reaches the PBS of `to` (its inventory address). */
+  toServer: string;
+  evidence: string[];
+}
+
+export interface ReleaseFacts {
+  /** Backup jobs writing to the storage that are enabled now: disabled here, re-enabled after the move. */
+  disableJobs: string[];
+  setOffline: boolean;
+  exportPool: boolean;
+}
+
+export interface ImportFacts {
+  importPool: boolean;
+}
+
+export interface RegisterFacts {
+  createDatastore: boolean;
+  repoint: boolean;
+  /** The storage entry is gone but the kept password copy is there (a crash between remove and add). */
+  storagePresent: boolean;
+  fingerprint: string;
+}
+
+export interface EnableFacts {
+  enableJobs: string[];
+}
+
+export interface RemoveOldFacts {
+  removeDatastore: boolean;
+}
+
+type Snap = { type: string; id: string; time: string; verified: boolean };
+const key = (s: { type: string; id: string; time: string }) => `${s.type}/${s.id}/${s.time}`;
+const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
+
+export function pbsActivities(deps: ActivityDeps) {
+  const inv = deps.inventory;
+
+  function pbsInv(): PbsInventory {
+    if (!inv.pbs) throw ApplicationFailure.nonRetryable('the inventory has no `pbs:` section (Phase 2 needs it)', 'BadInput');
+    return inv.pbs;
+  }
+
+  const host = (h: string): Target => {
+    if (!(h in inv.hosts)) throw ApplicationFailure.nonRetryable(`unknown Proxmox host "${h}"`, 'BadInput');
+    return { kind: 'host', host: h };
+  };
+
+  async function datastores(h: string) {
+    return parseDatastoreJson((await runOk(deps, host(h), cmd.datastoreListJson())).stdout);
+  }
+  async function pools(h: string) {
+    return parseZpoolListH((await runOk(deps, host(h), cmd.zpoolHealth())).stdout);
+  }
+  async function jobs(h: string) {
+    return parseBackupJobsJson((await runOk(deps, host(h), cmd.backupJobs())).stdout);
+  }
+  async function storageEntry(h: string) {
+    const p = pbsInv();
+    const cfg = parseSectionConfig((await runOk(deps, host(h), cmd.readStorageCfg())).stdout);
+    return cfg.find((s) => s.id === p.pveStorage);
+  }
+  /** Is the root-only password copy of an interrupted re-point there? */
+  async function keptPassword(h: string): Promise<boolean> {
+    const p = pbsInv();
+    const res = await deps.exec.run(host(h), `test -s /etc/pve/priv/storage/${p.pveStorage}.pw.pbs-migration && echo kept; true`);
+    return res.stdout.includes('kept');
+  }
+  async function runningBackups(h: string) {
+    return parseClusterTasksJson((await runOk(deps, host(h), cmd.clusterTasks())).stdout).filter((t) => t.running && t.type === 'vzdump');
+  }
+  async function snapshots(h: string): Promise<BackupSnapshot[]> {
+    const p = pbsInv();
+    return parseStorageContentJson((await runOk(deps, host(h), cmd.storageContent(h, p.pveStorage), { timeoutMs: 120_000 })).stdout);
+  }
+
+  return {
+    /** The move as the inventory describes it. */
+    async describePbsMove(): Promise<PbsMove> {
+      const p = pbsInv();
+      host(p.from);
+      const to = inv.hosts[p.to];
+      if (!to) throw ApplicationFailure.nonRetryable(`unknown Proxmox host "${p.to}" (pbs.to)`, 'BadInput');
+      if (p.from === p.to) throw ApplicationFailure.nonRetryable('pbs.from and pbs.to are the same host', 'BadInput');
+      return {
+        from: p.from, to: p.to, storage: p.pveStorage, datastore: p.datastore, datastorePath: p.datastorePath, pool: p.pool,
+        diskSerial: p.diskSerial, toServer: to.address,
+        evidence: [`datastore ${p.datastore} (${p.datastorePath}, pool ${p.pool}, disk serial ${p.diskSerial}) moves ${p.from} → ${p.to}`, `PVE storage ${p.pveStorage} will point at ${to.address}:${p.port}`],
+      };
+    },
+
+    /** The datastore is listed on `host`'s PBS, its pool is ONLINE, and PVE's storage is active. */
+    async checkDatastoreHealthy({ host: h }: { host: string }) {
+      const p = pbsInv();
+      const table = (await runOk(deps, host(h), cmd.datastoreList())).stdout;
+      const ds = parseDatastoreTable(table).find((d) => d.name === p.datastore);
+      if (!ds) throw refuse(`datastore ${p.datastore} is not configured on ${h}'s PBS`);
+      if (ds.path !== p.datastorePath) throw refuse(`datastore ${p.datastore} on ${h} is at ${ds.path}, the inventory says ${p.datastorePath}`);
+      const mode = maintenanceType((await datastores(h)).find((d) => d.name === p.datastore)?.maintenanceMode);
+      if (mode) throw refuse(`datastore ${p.datastore} on ${h} is in ${mode} maintenance mode`);
+      const pool = (await pools(h)).find((x) => x.name === p.pool);
+      if (!pool) throw refuse(`ZFS pool ${p.pool} is not imported on ${h}`);
+      if (pool.health !== 'ONLINE') throw refuse(`ZFS pool ${p.pool} on ${h} is ${pool.health}: fix it before moving the disk`);
+      const status = parsePvesmStatus((await runOk(deps, host(h), cmd.pvesmStatus(p.pveStorage))).stdout, p.pveStorage);
+      if (status !== 'active') throw refuse(`PVE storage ${p.pveStorage} is ${status ?? 'missing'} on ${h}`);
+      return { evidence: [`${h}: datastore ${ds.name} at ${ds.path}`, `${h}: zpool ${pool.name} ${pool.health}`, `${h}: pvesm status ${p.pveStorage} → ${status}`] };
+    },
+
+    /** Contract (Phase 4 too): every snapshot in the PVE storage, listed from Proxmox host `host`. */
+    async listBackupSnapshots({ host: h }: { host: string }): Promise<{ snapshots: Snap[]; evidence: string[] }> {
+      const p = pbsInv();
+      const list = await snapshots(h);
+      return {
+        snapshots: list.map(({ type, id, time, verified }) => ({ type, id, time, verified })),
+        evidence: [`${h}: ${list.length} snapshots in ${p.pveStorage}`],
+      };
+    },
+
+    /** The last backup of every guest in the storage is recent and verified; returns the list to compare after the move. */
+    async checkBackupsRecentVerified({ host: h }: { host: string }): Promise<{ snapshots: Snap[]; evidence: string[] }> {
+      const p = pbsInv();
+      const list = await snapshots(h);
+      if (list.length === 0) throw refuse(`PVE storage ${p.pveStorage} holds no backups`);
+      const maxAge = durationMs(p.maxBackupAge)!;
+      const last = new Map<string, BackupSnapshot>();
+      for (const s of list) last.set(`${s.type}/${s.id}`, s); // sorted by time within a group
+      const problems: string[] = [];
+      const evidence: string[] = [];
+      for (const [group, s] of last) {
+        const ageH = (Date.now() - Date.parse(s.time)) / 3_600_000;
+        evidence.push(`${group}: last ${s.time} (${ageH.toFixed(1)} h ago), verify ${s.verifyState}`);
+        if (Date.now() - Date.parse(s.time) > maxAge) problems.push(`${group}'s last backup ${s.time} is older than ${p.maxBackupAge}`);
+        if (!s.verified) problems.push(`${group}'s last backup ${s.time} is not verified (verify state: ${s.verifyState})`);
+      }
+      if (problems.length) throw refuse(`${problems.join('; ')}: back up / verify again before moving the disk`);
+      return { snapshots: list.map(({ type, id, time, verified }) => ({ type, id, time, verified })), evidence: [`${list.length} snapshots in ${last.size} groups`, ...evidence] };
+    },
+
+    /** No vzdump task runs anywhere in the cluster. */
+    async checkNoBackupRunning({ host: h }: { host: string }) {
+      const running = await runningBackups(h);
+      if (running.length) throw refuse(`a backup is running: ${running.map((t) => `${t.upid} on ${t.node}`).join(', ')}; wait for it to finish`);
+      const p = pbsInv();
+      const enabled = (await jobs(h)).filter((j) => j.enabled);
+      const jobsToPause = enabled.filter((j) => j.storage === p.pveStorage).map((j) => j.id);
+      return { jobsToPause, evidence: ['no vzdump task is running in the cluster', `enabled backup jobs: ${enabled.map((j) => `${j.id} → ${j.storage}`).join(', ') || 'none'}`] };
+    },
+
+    /** Preflight of the release: jobs to disable, maintenance mode, pool export on `from`. */
+    async planRelease(): Promise<Planned<ReleaseFacts>> {
+      const p = pbsInv();
+      if ((await runningBackups(p.from)).length) throw refuse('a backup started meanwhile: wait for it to finish');
+      const disableJobs = (await jobs(p.from)).filter((j) => j.enabled && j.storage === p.pveStorage).map((j) => j.id);
+      const ds = (await datastores(p.from)).find((d) => d.name === p.datastore);
+      const setOffline = Boolean(ds) && maintenanceType(ds!.maintenanceMode) !== 'offline';
+      const exportPool = (await pools(p.from)).some((x) => x.name === p.pool);
+      const commands = [
+        ...disableJobs.map((id) => cmd.setJobEnabled(id, false)),
+        ...(setOffline ? [cmd.setMaintenanceOffline(p.datastore)] : []),
+        ...(exportPool ? [cmd.zpoolExport(p.pool)] : []),
+      ];
+      const plan = planOf(p.from, commands.length ? commands : ['# nothing left to release'], {
+        disableJobs: disableJobs.join(',') || 'none',
+        datastore: ds ? `${p.datastore} ${maintenanceType(ds.maintenanceMode) ?? 'online'}` : `${p.datastore} not configured`,
+        pool: exportPool ? `${p.pool} imported` : `${p.pool} not imported`,
+      });
+      return { plan, facts: { disableJobs, setOffline, exportPool } };
+    },
+
+    /** Disables the jobs, sets the datastore offline, exports the pool; each only if still needed. */
+    async releaseDatastore(f: ReleaseFacts) {
+      const p = pbsInv();
+      const t = host(p.from);
+      const evidence: string[] = [];
+      const now = await jobs(p.from);
+      for (const id of f.disableJobs) {
+        if (now.find((j) => j.id === id)?.enabled) {
+          await runOk(deps, t, cmd.setJobEnabled(id, false));
+          evidence.push(`backup job ${id} disabled`);
+        } else evidence.push(`backup job ${id} already disabled`);
+      }
+      const ds = (await datastores(p.from)).find((d) => d.name === p.datastore);
+      if (ds && maintenanceType(ds.maintenanceMode) !== 'offline') {
+        await runOk(deps, t, cmd.setMaintenanceOffline(p.datastore));
+        evidence.push(`${p.from}: datastore ${p.datastore} set to offline maintenance mode`);
+      } else evidence.push(`${p.from}: datastore ${p.datastore} ${ds ? 'already offline' : 'not configured'}`);
+      if ((await pools(p.from)).some((x) => x.name === p.pool)) {
+        await runOk(deps, t, cmd.zpoolExport(p.pool), { timeoutMs: 300_000 });
+        evidence.push(`${p.from}: zpool export ${p.pool} → ok`);
+      } else evidence.push(`${p.from}: pool ${p.pool} already exported`);
+      return { disabledJobs: f.disableJobs, evidence };
+    },
+
+    /** Looks for the disk on `host` by its serial in /dev/disk/by-id (sdX names change between hosts). */
+    async detectDisk({ host: h }: { host: string }): Promise<{ found: boolean; byId: string | null; evidence: string[] }> {
+      const p = pbsInv();
+      const listing = (await runOk(deps, host(h), cmd.listById())).stdout;
+      const matches = findDiskBySerial(listing, p.diskSerial);
+      if (matches.length === 0) return { found: false, byId: null, evidence: [`${h}: no disk with serial ${p.diskSerial} in ${cmd.BY_ID_DIR}`] };
+      const dev = (await runOk(deps, host(h), cmd.resolveById(matches[0]!))).stdout.trim();
+      return { found: true, byId: matches[0]!, evidence: [`${h}: ${cmd.BY_ID_DIR}/${matches[0]} → ${dev}`] };
+    },
+
+    /** Preflight of the import on `to`: imported already, or importable from the by-id disks (never with -f). */
+    async planImportPool({ dryRun = false }: { dryRun?: boolean } = {}): Promise<Planned<ImportFacts>> {
+      const p = pbsInv();
+      const imported = (await pools(p.to)).some((x) => x.name === p.pool);
+      if (dryRun && !imported) {
+        // the disk is still in the old host: plan the import it will get
+        return { plan: planOf(p.to, [cmd.zpoolImport(p.pool)], { pool: `${p.pool} importable once the disk moved` }), facts: { importPool: true } };
+      }
+      if (!imported) {
+        const res = await deps.exec.run(host(p.to), cmd.zpoolImportable());
+        const pool = parseZpoolImport(res.stdout).find((x) => x.name === p.pool);
+        if (!pool) throw refuse(`pool ${p.pool} is not importable on ${p.to} (${res.stderr.trim() || 'not listed by zpool import'})`);
+        if (pool.inUseElsewhere) {
+          throw refuse(`pool ${p.pool} was not exported on ${p.from}: put the disk back and export it there (this runbook never forces an import)`);
+        }
+      }
+      const plan = planOf(p.to, imported ? ['# pool already imported'] : [cmd.zpoolImport(p.pool)], { pool: `${p.pool} ${imported ? 'imported' : 'importable'}` });
+      return { plan, facts: { importPool: !imported } };
+    },
+
+    async importPool(_f: ImportFacts) {
+      const p = pbsInv();
+      if ((await pools(p.to)).some((x) => x.name === p.pool)) return { evidence: [`${p.to}: pool ${p.pool} already imported`] };
+      await runOk(deps, host(p.to), cmd.zpoolImport(p.pool), { timeoutMs: 300_000 });
+      const pool = (await pools(p.to)).find((x) => x.name === p.pool);
+      return { evidence: [`${p.to}: zpool import -d ${cmd.BY_ID_DIR} ${p.pool} → ${pool?.health ?? 'not listed'}`] };
+    },
+
+    /** Preflight of the registration on `to` and the re-point of PVE's storage at it. */
+    async planRegister(): Promise<Planned<RegisterFacts>> {
+      const p = pbsInv();
+      const server = inv.hosts[p.to]!.address;
+      const fingerprint = cmd.validFingerprint(parseCertFingerprint((await runOk(deps, host(p.to), cmd.certInfo())).stdout));
+      const ds = (await datastores(p.to)).find((d) => d.name === p.datastore);
+      if (ds && ds.path !== p.datastorePath) throw refuse(`${p.to} already has a datastore ${p.datastore} at ${ds.path}`);
+      const entry = await storageEntry(p.to);
+      if (entry && entry.type !== 'pbs') throw refuse(`PVE storage ${p.pveStorage} is of type ${entry.type}, not pbs`);
+      const kept = await keptPassword(p.to);
+      if (!entry && !kept) throw refuse(`PVE storage ${p.pveStorage} is missing and no password copy was kept: add it by hand`);
+      const repoint = !entry || entry.props.server !== server || entry.props.datastore !== p.datastore || entry.props.fingerprint !== fingerprint;
+      const params = { storage: p.pveStorage, server, port: p.port, datastore: p.datastore, username: p.username, fingerprint, removeFirst: Boolean(entry) };
+      const commands = [
+        ...(ds ? [] : [cmd.createDatastoreReuse(p.datastore, p.datastorePath)]),
+        ...(repoint ? cmd.repointStorage(params) : []),
+      ];
+      const plan = planOf(p.to, commands.length ? commands : ['# datastore registered and storage re-pointed already'], {
+        datastore: ds ? `${p.datastore} registered` : `${p.datastore} to register at ${p.datastorePath}`,
+        storage: entry ? `${p.pveStorage} → ${entry.props.server}/${entry.props.datastore}` : `${p.pveStorage} missing (password kept)`,
+        server,
+        fingerprint,
+      });
+      return { plan, facts: { createDatastore: !ds, repoint, storagePresent: Boolean(entry), fingerprint } };
+    },
+
+    /** Registers the datastore re-using the chunk store, then re-points PVE's storage (remove + add). */
+    async registerDatastore(f: RegisterFacts) {
+      const p = pbsInv();
+      const t = host(p.to);
+      const server = inv.hosts[p.to]!.address;
+      const evidence: string[] = [];
+      const fingerprint = cmd.validFingerprint(parseCertFingerprint((await runOk(deps, t, cmd.certInfo())).stdout));
+      if (fingerprint !== f.fingerprint) throw refuse(`${p.to}'s certificate changed since the plan (${f.fingerprint} → ${fingerprint})`);
+      if ((await datastores(p.to)).some((d) => d.name === p.datastore)) evidence.push(`${p.to}: datastore ${p.datastore} already registered`);
+      else {
+        await runOk(deps, t, cmd.createDatastoreReuse(p.datastore, p.datastorePath), { timeoutMs: 300_000 });
+        evidence.push(`${p.to}: datastore ${p.datastore} registered at ${p.datastorePath}, existing chunk store re-used`);
+      }
+      const entry = await storageEntry(p.to);
+      const kept = await keptPassword(p.to);
+      if (entry && entry.props.server === server && entry.props.datastore === p.datastore && entry.props.fingerprint === fingerprint) {
+        if (kept) await runOk(deps, t, `rm -f /etc/pve/priv/storage/${p.pveStorage}.pw.pbs-migration`);
+        evidence.push(`PVE storage ${p.pveStorage} already points at ${server}/${p.datastore}`);
+      } else {
+        if (!entry && !kept) throw refuse(`PVE storage ${p.pveStorage} is missing and no password copy was kept: add it by hand`);
+        const script = cmd.repointStorage({ storage: p.pveStorage, server, port: p.port, datastore: p.datastore, username: p.username, fingerprint, removeFirst: Boolean(entry) });
+        await runOk(deps, t, script.join('\n'), { timeoutMs: 120_000 });
+        evidence.push(`PVE storage ${p.pveStorage} re-pointed: ${entry ? `${entry.props.server} → ` : ''}${server}, datastore ${p.datastore}, fingerprint ${fingerprint}`);
+      }
+      const status = parsePvesmStatus((await runOk(deps, t, cmd.pvesmStatus(p.pveStorage))).stdout, p.pveStorage);
+      evidence.push(`${p.to}: pvesm status ${p.pveStorage} → ${status}`);
+      return { evidence };
+    },
+
+    /** The snapshot list through the re-pointed storage is the one recorded before the move. */
+    async verifySnapshotsMatch({ host: h, before }: { host: string; before: { type: string; id: string; time: string }[] }) {
+      const after = await snapshots(h);
+      const have = new Set(after.map(key));
+      const missing = before.filter((s) => !have.has(key(s)));
+      if (missing.length) {
+        throw ApplicationFailure.nonRetryable(`${missing.length} snapshots recorded before the move are missing: ${missing.slice(0, 5).map(key).join(', ')}`, 'VerifyFailed');
+      }
+      const extra = after.length - before.length;
+      return { evidence: [`${h}: all ${before.length} snapshots recorded before the move are listed${extra > 0 ? ` (+${extra} new)` : ''}`] };
+    },
+
+    async planEnableJobs({ jobs: ids, dryRun = false }: { jobs: string[]; dryRun?: boolean }): Promise<Planned<EnableFacts>> {
+      const p = pbsInv();
+      ids.forEach(cmd.validJobId);
+      const now = await jobs(p.to);
+      // in a dry run nothing was disabled: plan re-enabling what the release will disable
+      const enableJobs = ids.filter((id) => now.some((j) => j.id === id && (dryRun || !j.enabled)));
+      const plan = planOf(p.to, enableJobs.length ? enableJobs.map((id) => cmd.setJobEnabled(id, true)) : ['# backup jobs enabled already'], {
+        enableJobs: enableJobs.join(',') || 'none',
+      });
+      return { plan, facts: { enableJobs } };
+    },
+
+    async enableBackupJobs(f: EnableFacts) {
+      const p = pbsInv();
+      const now = await jobs(p.to);
+      const evidence: string[] = [];
+      for (const id of f.enableJobs) {
+        if (now.find((j) => j.id === id)?.enabled) evidence.push(`backup job ${id} already enabled`);
+        else {
+          await runOk(deps, host(p.to), cmd.setJobEnabled(id, true));
+          evidence.push(`backup job ${id} enabled`);
+        }
+      }
+      return { evidence };
+    },
+
+    /** Preflight of removing the old datastore entry on `from`: only once PVE's storage points at `to`. */
+    async planRemoveOldDatastore({ dryRun = false }: { dryRun?: boolean } = {}): Promise<Planned<RemoveOldFacts>> {
+      const p = pbsInv();
+      const entry = await storageEntry(p.to);
+      if (!dryRun && entry?.props.server !== inv.hosts[p.to]!.address) throw refuse(`PVE storage ${p.pveStorage} does not point at ${p.to} yet: refusing to remove the old entry`);
+      const present = (await datastores(p.from)).some((d) => d.name === p.datastore);
+      const plan = planOf(p.from, present ? [cmd.removeDatastore(p.datastore)] : ['# old datastore entry removed already'], {
+        oldEntry: present ? `${p.datastore} on ${p.from}` : 'gone',
+      });
+      return { plan, facts: { removeDatastore: present } };
+    },
+
+    /** `datastore remove` keeps the data (destroy-data defaults to false); the disk is gone from this host anyway. */
+    async removeOldDatastore(_f: RemoveOldFacts) {
+      const p = pbsInv();
+      if (!(await datastores(p.from)).some((d) => d.name === p.datastore)) return { evidence: [`${p.from}: datastore ${p.datastore} already removed`] };
+      await runOk(deps, host(p.from), cmd.removeDatastore(p.datastore));
+      return { evidence: [`${p.from}: datastore entry ${p.datastore} removed (data untouched)`] };
+    },
+  };
 }

@@ -50,6 +50,9 @@ export interface StepDef {
   kind: StepKind;
   /** A point of no return (e.g. removing an etcd member): may need a second approver. */
   irreversible?: boolean;
+  /** A change that needs no approval, and why (e.g. "importing a pool without -f destroys nothing").
+   * Its plan is still shown, re-checked before it runs, and recorded. */
+  noGate?: string;
 }
 
 export interface RunbookOptions {
@@ -98,7 +101,7 @@ export class Runbook {
       requestedBy: options.requestedBy,
       dryRun: options.dryRun ?? false,
       state: 'running',
-      steps: options.steps.map(({ id, title, kind, irreversible }) => ({ id, title, kind, irreversible, state: 'pending', evidence: [] })),
+      steps: options.steps.map(({ id, title, kind, irreversible, noGate }) => ({ id, title, kind, irreversible, noGate, state: 'pending', evidence: [] })),
       ignored: [],
     };
     this.registerHandlers();
@@ -177,8 +180,10 @@ export class Runbook {
     }
     let reopenedBecause: string | undefined;
     for (;;) {
-      if (this.preApproved.has(id)) {
-        step.decision = this.record({ step: id, by: 'pre-approved at start', decision: 'approve', via: 'update', at: now(), digest: planned.plan.digest });
+      const gateless = step.noGate !== undefined;
+      if (this.preApproved.has(id) || gateless) {
+        const by = gateless ? `no gate: ${step.noGate}` : 'pre-approved at start';
+        step.decision = this.record({ step: id, by, decision: 'approve', via: 'update', at: now(), digest: planned.plan.digest });
       } else {
         await this.approvalGate(step, planned.plan.digest, reopenedBecause);
       }
@@ -189,7 +194,7 @@ export class Runbook {
       reopenedBecause = `the plan changed after approval (digest ${planned.plan.digest} → ${fresh.plan.digest}): ${diff(planned.plan.facts, fresh.plan.facts)}`;
       step.evidence.push(`${reopenedBecause}; nothing ran`);
       planned = fresh;
-      if (this.preApproved.has(id)) {
+      if (this.preApproved.has(id) || gateless) {
         throw ApplicationFailure.nonRetryable(`pre-approved step "${id}" changed its plan: ${reopenedBecause}`, 'PlanChanged');
       }
     }

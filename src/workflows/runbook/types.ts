@@ -42,6 +42,8 @@ export interface StepStatus {
   plan?: StepPlan;
   /** A point of no return: its gate may need a second approver, never only the starter. */
   irreversible?: boolean;
+  /** A change that runs without a gate, and why. */
+  noGate?: string;
   decision?: Decision;
   /** Every approval given at this step's gate (two for a two-person gate). */
   approvals?: Decision[];

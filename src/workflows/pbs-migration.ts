@@ -1,0 +1,89 @@
+// Runbook, Phase 2: move the PBS datastore with its 3 TB disk from one Proxmox host to another.
+// Reads top to bottom as the runbook: checks, the release behind its gate, the disk move by hand,
+// the import and registration behind theirs, the check that every snapshot made it, and the cleanup.
+import { condition, proxyActivities } from '@temporalio/workflow';
+import type { RunbookActivities } from '../activities';
+import { Runbook, type StepDef } from './runbook/runbook';
+import type { RunbookResult } from './runbook/types';
+import { checkPbsMigrationInput, type PbsMigrationInput } from './pbs-migration-input';
+
+export type { PbsMigrationInput };
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
+const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
+
+export const PBS_MIGRATION_STEPS: StepDef[] = [
+  { id: 'read-inventory', title: 'Find the datastore, its pool, disk and both hosts in the inventory', kind: 'check' },
+  { id: 'datastore-healthy', title: 'The PBS datastore, its ZFS pool and the PVE storage are healthy', kind: 'check' },
+  { id: 'backups-verified', title: "Every guest's last backup is recent and verified (the snapshot list is recorded)", kind: 'check' },
+  { id: 'no-backup-running', title: 'No backup job is running', kind: 'check' },
+  { id: 'release-datastore', title: 'Disable the backup jobs, take the datastore offline, export the pool', kind: 'change' },
+  { id: 'move-disk', title: 'Move the disk to the new host', kind: 'manual' },
+  { id: 'detect-disk', title: 'Find the disk on the new host by its /dev/disk/by-id serial', kind: 'check' },
+  { id: 'import-pool', title: 'Import the ZFS pool from /dev/disk/by-id', kind: 'change', noGate: 'importing by /dev/disk/by-id without -f destroys nothing' },
+  { id: 'register-datastore', title: "Register the datastore re-using its chunk store; re-point PVE's storage", kind: 'change' },
+  { id: 'verify-snapshots', title: 'The snapshot list matches the one recorded before the move', kind: 'check' },
+  { id: 'enable-backup-jobs', title: 'Re-enable the backup jobs', kind: 'change', noGate: 'it only re-enables the jobs this run disabled' },
+  { id: 'remove-old-datastore', title: 'Remove the old datastore entry on the old host', kind: 'change' },
+];
+
+function moveInstructions(m: { from: string; to: string; diskSerial: string; pool: string }, notFound?: string): string {
+  return (
+    (notFound ? `${notFound}. ` : '') +
+    `Shut down ${m.from} if its bays are not hot-swap, take out the disk with serial ${m.diskSerial} (ZFS pool ${m.pool}, ` +
+    `exported), put it into ${m.to} and check that ${m.to} sees it (ls /dev/disk/by-id | grep ${m.diskSerial}). ` +
+    'Then send `done` for step "move-disk" (or `abort` to stop here: the jobs stay disabled and the pool exported).'
+  );
+}
+
+/** A manual step ended only by the operator's `done` (cancellable, so the gate's end releases it). */
+const operatorOnly = async () => {
+  await condition(() => false);
+  return { evidence: [] };
+};
+
+export async function pbsMigration(rawInput: PbsMigrationInput): Promise<RunbookResult> {
+  const input = checkPbsMigrationInput(rawInput);
+  const rb = new Runbook({
+    name: 'pbs-migration',
+    target: 'pbs',
+    dryRun: input.dryRun,
+    requestedBy: input.requestedBy,
+    gateDeadline: input.gateDeadline,
+    preApproved: input.preApproved,
+    steps: PBS_MIGRATION_STEPS,
+  });
+
+  return rb.run(async () => {
+    const move = await rb.check('read-inventory', () => checks.describePbsMove());
+    await rb.check('datastore-healthy', () => checks.checkDatastoreHealthy({ host: move.from }));
+    const before = await rb.check('backups-verified', () => checks.checkBackupsRecentVerified({ host: move.from }));
+    const idle = await rb.check('no-backup-running', () => checks.checkNoBackupRunning({ host: move.from }));
+
+    const released = await rb.change('release-datastore', () => checks.planRelease(), (facts) => changes.releaseDatastore(facts));
+    const pausedJobs = released?.disabledJobs ?? idle.jobsToPause;
+
+    await rb.manual('move-disk', moveInstructions(move), operatorOnly);
+    if (input.dryRun) {
+      rb.skip('detect-disk', 'dry run: the disk has not moved');
+    } else {
+      let disk = await rb.check('detect-disk', () => checks.detectDisk({ host: move.to }));
+      while (!disk.found) {
+        await rb.manual('move-disk', moveInstructions(move, `${move.to} does not see a disk with serial ${move.diskSerial}`), operatorOnly);
+        disk = await rb.check('detect-disk', () => checks.detectDisk({ host: move.to }));
+      }
+    }
+
+    const dryRun = input.dryRun;
+    await rb.change('import-pool', () => checks.planImportPool({ dryRun }), (facts) => changes.importPool(facts));
+    await rb.change('register-datastore', () => checks.planRegister(), (facts) => changes.registerDatastore(facts));
+    if (dryRun) rb.skip('verify-snapshots', 'dry run');
+    else await rb.check('verify-snapshots', () => checks.verifySnapshotsMatch({ host: move.to, before: before.snapshots }));
+    await rb.change('enable-backup-jobs', () => checks.planEnableJobs({ jobs: pausedJobs, dryRun }), (facts) => changes.enableBackupJobs(facts));
+    await rb.change('remove-old-datastore', () => checks.planRemoveOldDatastore({ dryRun }), (facts) => changes.removeOldDatastore(facts));
+
+    if (dryRun) return `dry run: datastore ${move.datastore} can move ${move.from} → ${move.to} with ${before.snapshots.length} snapshots; nothing was changed`;
+    return `datastore ${move.datastore} now served by ${move.to} (${move.toServer}); PVE storage ${move.storage} re-pointed; all ${before.snapshots.length} snapshots present`;
+  });
+}
