@@ -8,6 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { approveSignal, decideUpdate } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { startStack, type Stack } from '../helpers/stack';
+import { recordHistory } from '../helpers/histories';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 
 const HOST = 'fun-bedbug';
@@ -75,6 +76,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.ok(s.lab.lxc.exists(CT), 'nothing is destroyed before its approval');
     await h.executeUpdate(decideUpdate, { args: [{ step: 'destroy-ct', by: 'carol', decision: 'approve', comment: 'backup checked' }] });
     const result = (await h.result()) as RunbookResult;
+    await recordHistory('lxc-retirement-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);
     assert.match(result.summary, new RegExp(`backed up as ${newArchives[0]!.replace(/[/.]/g, '\\$&')}`));
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
+import { recordHistory } from '../helpers/histories';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
 import { approveSignal, decideUpdate, doneSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
@@ -96,6 +97,7 @@ describe('pbs migration on the lab', () => {
     await waitForStatus(h, gateOpen('remove-old-datastore'), 120_000);
     await h.signal(approveSignal, { step: 'remove-old-datastore', by: 'alice' });
     const result = (await h.result()) as RunbookResult;
+    await recordHistory('pbs-migration-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);
 
     // the lab after: datastore on still-fawn with the same snapshots, PVE storage pointing at it
