@@ -132,4 +132,13 @@ function toObject(rec) {
   };
 }
 
-module.exports = { names, stored, register, heartbeat, remove, isUp, toObject };
+/** Phase 3: change a stored node record (e.g. its labels) in place. */
+function update(name, fn) {
+  const rec = stored(name);
+  if (!rec) return null;
+  fn(rec);
+  c.writeJson(nodeFile(name), rec);
+  return rec;
+}
+
+module.exports = { names, stored, register, heartbeat, remove, isUp, toObject, update };

@@ -14,6 +14,12 @@ for p in /var/lib/rancher /etc/rancher /usr/local/bin /etc/systemd/system /var/l
   mkdir -p "$VM/fs$p"
   mount --bind "$VM/fs$p" "$p" || exit 255
 done
+# Phase 3: devices passed through to this VM get a /dev of their own (lib/devices-dev.sh)
+if [ -s "$VM/passthrough" ]; then . "$(dirname "$0")/devices-dev.sh" || exit 255; fi
+# Phase 3: Frigate's hostPath volumes are on the VM's disk (the mount point exists once the lab has Frigate)
+if [ -d /var/lib/frigate ]; then
+  mkdir -p "$VM/fs/var/lib/frigate" && mount --bind "$VM/fs/var/lib/frigate" /var/lib/frigate || exit 255
+fi
 hostname "$(cat "$VM/hostname")" || exit 255
 export LAB_DIR=$D LAB_HOST=$H LAB_VM=$V
 export PATH="$D/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -1,6 +1,401 @@
-// Phase 3 activities: devices in the VM, Frigate in K3s, its API (filled in by the Phase 3 work).
-import type { ActivityDeps } from '../deps';
+// Phase 3 activities: devices in the VM, Frigate in K3s, its API, the copy from the LXC and the cutover.
+import { createHash } from 'node:crypto';
+import { heartbeat as activityHeartbeat, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FrigateInventory } from '../../inventory/frigate';
+import type { Planned } from '../../workflows/runbook/types';
+import { activityRunOptions, describeTarget, nodeRef, runOk, type ActivityDeps } from '../deps';
+import { shellQuote } from '../exec/quote';
+import type { Target } from '../exec/types';
+import { decodes, parseVainfo } from '../parse/vainfo';
+import { parseLspci } from '../parse/lspci';
+import { judgeFrigate, parseFrigateStats, parseFrigateVersion } from '../parse/frigate';
+import { planOf } from '../plan';
+import * as cmd from './commands';
+import { adaptConfig, cameraNames, CORAL_DETECTOR } from './config';
+import { frigateManifest } from './manifest';
 
-export function frigateActivities(_deps: ActivityDeps) {
-  return {};
+export interface FrigateTarget {
+  node: string;
+  host: string;
+  vmid: number;
+  lxcHost: string;
+  ctid: number;
+  evidence: string[];
+}
+
+export interface LabelFacts {
+  node: string;
+  label: string;
+  present: boolean;
+}
+
+export interface CopyFacts {
+  /** sha256 of the adapted config the node gets, and whether it is there already. */
+  configSha: string;
+  configPresent: boolean;
+  /** Recordings (relative to the media dir) still to copy, with their size in the CT. */
+  files: Array<{ path: string; size: number }>;
+  alreadyThere: number;
+}
+
+export interface DeployFacts {
+  manifestDigest: string;
+  action: 'create' | 'update' | 'none';
+}
+
+export interface CutoverFacts {
+  service: string;
+  active: boolean;
+}
+
+const REC_PATH = /^recordings\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\.mp4$/;
+const CHUNK = 60_000; // base64 characters per write into the VM: well under one argument's 128 KiB limit
+const BATCH_BYTES = 8 * 1024 * 1024; // raw bytes per tar batch
+const PLAN_LIST_MAX = 20;
+
+function heartbeat(details: string): void {
+  try {
+    activityHeartbeat(details);
+  } catch {
+    /* not inside an activity (unit tests, the lab's smoke script) */
+  }
+}
+
+export function frigateActivities(deps: ActivityDeps) {
+  const inv = deps.inventory;
+
+  function frigate(): FrigateInventory {
+    const f = inv.frigate;
+    if (!f) throw ApplicationFailure.nonRetryable('the inventory has no `frigate` section: add node and lxc {host, ctid}', 'BadInput');
+    nodeRef(inv, f.node);
+    if (!(f.lxc.host in inv.hosts)) throw ApplicationFailure.nonRetryable(`frigate.lxc.host "${f.lxc.host}" is not in hosts`, 'BadInput');
+    return f;
+  }
+  const vm = (): Target => nodeRef(inv, frigate().node).target;
+  const ct = (): Target => ({ kind: 'lxc', host: frigate().lxc.host, ctid: frigate().lxc.ctid });
+  const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+  /** What the node VM has: recordings (path → size) and the config's sha256. */
+  async function k3sSide(f: FrigateInventory): Promise<{ recs: Map<string, number>; configSha: string | null }> {
+    const res = await runOk(deps, vm(), cmd.listK3sFrigate(f));
+    const recs = new Map<string, number>();
+    let configSha: string | null = null;
+    for (const line of res.stdout.split('\n')) {
+      const r = /^rec (\d+) (.+)$/.exec(line);
+      if (r) recs.set(r[2]!, Number(r[1]));
+      const c = /^config ([0-9a-f]{64}) /.exec(line);
+      if (c) configSha = c[1]!;
+    }
+    return { recs, configSha };
+  }
+
+  /** What the CT has: service state, the config, recent recordings (path → size). */
+  async function lxcSide(f: FrigateInventory): Promise<{ service: string; config: string; recs: Array<{ path: string; size: number }> }> {
+    const list = await runOk(deps, ct(), cmd.listLxcFrigate(f, f.copy.recentHours));
+    const service = /^service=(.*)$/m.exec(list.stdout)?.[1]?.trim() ?? 'unknown';
+    const recs: Array<{ path: string; size: number }> = [];
+    for (const line of list.stdout.split('\n')) {
+      const r = /^rec (\d+) (.+)$/.exec(line);
+      if (!r) continue;
+      if (!REC_PATH.test(r[2]!) || r[2]!.includes('..')) throw refuse(`unexpected recording path in the CT: ${JSON.stringify(r[2])}`);
+      recs.push({ path: r[2]!, size: Number(r[1]) });
+    }
+    const conf = await deps.exec.run(ct(), cmd.catFile(f.lxc.configPath), activityRunOptions());
+    if (conf.exitCode !== 0) throw refuse(`cannot read Frigate's config ${f.lxc.configPath} in CT ${f.lxc.ctid}: ${conf.stderr.trim()}`);
+    return { service, config: conf.stdout, recs };
+  }
+
+  /** Writes base64 text into a file in the node VM, in chunks that fit one command line. */
+  async function writeB64(file: string, b64: string): Promise<void> {
+    const dir = file.slice(0, file.lastIndexOf('/')) || '/';
+    await runOk(deps, vm(), `mkdir -p ${shellQuote(dir)} && : > ${shellQuote(file)}`);
+    for (let i = 0; i < b64.length; i += CHUNK) {
+      await runOk(deps, vm(), `printf %s ${shellQuote(b64.slice(i, i + CHUNK))} >> ${shellQuote(file)}`);
+      heartbeat(`${file}: ${i + CHUNK} of ${b64.length}`);
+    }
+  }
+
+  async function apiGet(f: FrigateInventory, p: '/api/version' | '/api/stats') {
+    return deps.exec.run(vm(), cmd.curlApi(f, p), activityRunOptions({ timeoutMs: 20_000 }));
+  }
+
+  async function health(): Promise<{ healthy: boolean; evidence: string[] }> {
+    const f = frigate();
+    const version = await apiGet(f, '/api/version');
+    const v = version.exitCode === 0 ? parseFrigateVersion(version.stdout) : null;
+    if (!v) {
+      return { healthy: false, evidence: [`NOT HEALTHY: ${f.apiUrl}/api/version does not answer (curl exit ${version.exitCode}${version.stdout ? `, got ${JSON.stringify(version.stdout.slice(0, 80))}` : ''})`] };
+    }
+    const stats = await apiGet(f, '/api/stats');
+    if (stats.exitCode !== 0) return { healthy: false, evidence: [`Frigate ${v} at ${f.apiUrl}`, `NOT HEALTHY: /api/stats does not answer (curl exit ${stats.exitCode})`] };
+    let parsed;
+    try {
+      parsed = parseFrigateStats(stats.stdout);
+    } catch {
+      return { healthy: false, evidence: [`Frigate ${v} at ${f.apiUrl}`, 'NOT HEALTHY: /api/stats is not JSON'] };
+    }
+    const judged = judgeFrigate(parsed, { detector: CORAL_DETECTOR, maxInferenceMs: f.health.maxInferenceMs, minCameraFps: f.health.minCameraFps });
+    return { healthy: judged.healthy, evidence: [`Frigate ${v} answers at ${f.apiUrl}`, ...judged.evidence] };
+  }
+
+  return {
+    /** The Frigate node (host, VM) and the LXC it leaves, from the inventory. */
+    async describeFrigate(_: Record<string, never> = {}): Promise<FrigateTarget> {
+      const f = frigate();
+      const n = nodeRef(inv, f.node).node;
+      return {
+        node: f.node,
+        host: n.host,
+        vmid: n.vmid,
+        lxcHost: f.lxc.host,
+        ctid: f.lxc.ctid,
+        evidence: [`Frigate goes to ${f.node} (VM ${n.vmid} on ${n.host}), namespace ${f.namespace}, image ${f.image}`, `today: CT ${f.lxc.ctid} on ${f.lxc.host}`],
+      };
+    },
+
+    /** `lspci -nnk` on the host: the Coral and the RX 580 are there and bound to vfio-pci. */
+    async checkPciPassthrough(_: Record<string, never> = {}): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const host = nodeRef(inv, f.node).node.host;
+      const devs = parseLspci((await runOk(deps, { kind: 'host', host }, cmd.LSPCI)).stdout);
+      const evidence: string[] = [];
+      for (const [what, id] of [['Coral', f.pci.coral], ['GPU', f.pci.gpu]] as const) {
+        const d = devs.find((x) => x.id === id);
+        if (!d) throw refuse(`${host}: no PCI device [${id}] (${what}) in lspci: is it seated, and is the IOMMU on?`);
+        if (d.driverInUse !== 'vfio-pci') {
+          throw refuse(`${host}: ${what} ${d.slot} [${id}] is bound to ${d.driverInUse ?? 'no driver'}, not vfio-pci: add ids=${id} to /etc/modprobe.d/vfio.conf and reboot`);
+        }
+        evidence.push(`${host}: ${d.slot} ${d.description} (driver vfio-pci)`);
+      }
+      return { evidence };
+    },
+
+    /** In the VM: /dev/apex_0 and the render node are character devices; vainfo decodes H264 and HEVC. */
+    async checkFrigateDevices(_: Record<string, never> = {}): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const res = await runOk(deps, vm(), cmd.deviceProbe(f));
+      const [devices, va = ''] = res.stdout.split('---vainfo\n');
+      const lines = devices!.trim().split('\n');
+      const where = describeTarget(vm());
+      for (const p of [f.devices.coral, f.devices.render]) {
+        if (lines.some((l) => l === `missing ${p}`)) throw refuse(`${where}: ${p} is missing: the device is not passed through or its driver did not bind (check qm config hostpci and dmesg in the VM)`);
+      }
+      const info = parseVainfo(va);
+      const missing = ['H264', 'HEVC'].filter((c) => !decodes(info, c));
+      if (missing.length) throw refuse(`${where}: vainfo on ${f.devices.render} cannot decode ${missing.join(' and ')} (${info.driver ?? va.trim().split('\n').pop()})`);
+      return { evidence: [...lines.map((l) => `${where}: ${l}`), `vainfo: ${info.driver}`, 'VAAPI decodes H264 and HEVC (VAEntrypointVLD)'] };
+    },
+
+    /** The Frigate LXC: its service, its cameras, how much recent recording there is. */
+    async checkLxcFrigate(_: Record<string, never> = {}): Promise<{ cameras: string[]; evidence: string[] }> {
+      const f = frigate();
+      const side = await lxcSide(f);
+      const cameras = cameraNames(side.config);
+      if (cameras.length === 0) throw refuse(`${f.lxc.configPath} in CT ${f.lxc.ctid} has no cameras`);
+      const bytes = side.recs.reduce((a, r) => a + r.size, 0);
+      return {
+        cameras,
+        evidence: [
+          `CT ${f.lxc.ctid} on ${f.lxc.host}: frigate is ${side.service}`,
+          `cameras: ${cameras.join(', ')}`,
+          `recordings of the last ${f.copy.recentHours}h: ${side.recs.length} files, ${bytes} bytes`,
+        ],
+      };
+    },
+
+    async planNodeLabel(_: Record<string, never> = {}): Promise<Planned<LabelFacts>> {
+      const f = frigate();
+      const node = JSON.parse((await runOk(deps, vm(), `kubectl get node ${shellQuote(f.node)} -o json`)).stdout) as { metadata: { labels?: Record<string, string> } };
+      const present = node.metadata.labels?.[f.nodeLabel.key] === f.nodeLabel.value;
+      const label = `${f.nodeLabel.key}=${f.nodeLabel.value}`;
+      const plan = planOf(describeTarget(vm()), present ? [`# ${f.node} already has ${label}`] : [cmd.labelNode(f)], { node: f.node, label, present: String(present) });
+      return { plan, facts: { node: f.node, label, present } };
+    },
+
+    async labelNode(_f: LabelFacts): Promise<{ evidence: string[] }> {
+      const res = await runOk(deps, vm(), cmd.labelNode(frigate()));
+      return { evidence: [res.stdout.trim()] };
+    },
+
+    /** Preflight of the copy: which recordings are not on the node yet, and is the config there? */
+    async planFrigateCopy(_: Record<string, never> = {}): Promise<Planned<CopyFacts>> {
+      const f = frigate();
+      const [lxc, k3s] = [await lxcSide(f), await k3sSide(f)];
+      const adapted = adaptConfig(lxc.config);
+      const configSha = sha(adapted.text);
+      const files = lxc.recs.filter((r) => k3s.recs.get(r.path) !== r.size);
+      const bytes = files.reduce((a, r) => a + r.size, 0);
+      if (bytes > f.copy.maxCopyMiB * 1024 * 1024) {
+        throw refuse(`${files.length} recordings (${bytes} bytes) exceed frigate.copy.maxCopyMiB=${f.copy.maxCopyMiB}: lower copy.recentHours or raise the limit`);
+      }
+      const src = describeTarget(ct());
+      const dst = describeTarget(vm());
+      const commands = [
+        ...(k3s.configSha === configSha ? [`# ${f.hostPaths.config}/config.yml is already the adapted config`] : [
+          `${src}: ${cmd.catFile(f.lxc.configPath)}`,
+          `# adapted: ${adapted.changes.join('; ') || 'no changes'}`,
+          `${dst}: base64 -d > ${f.hostPaths.config}/config.yml  (sha256 ${configSha.slice(0, 12)})`,
+        ]),
+        ...(files.length === 0 ? [`# all ${lxc.recs.length} recent recordings are on ${dst} already`] : [
+          `${src}: ${cmd.tarFromLxc(f, files.slice(0, PLAN_LIST_MAX).map((x) => x.path))}${files.length > PLAN_LIST_MAX ? ` … (${files.length} files)` : ''}`,
+          `${dst}: cd ${shellQuote(f.hostPaths.media)} && base64 -d | tar -xf -`,
+          `# verify: every file on ${dst} with its size in the CT`,
+        ]),
+      ];
+      const plan = planOf(`${src} → ${dst}`, commands, {
+        config: k3s.configSha === configSha ? 'present' : `copy (${adapted.changes.length} changes)`,
+        cameras: adapted.cameras.join(', '),
+        recordings: `${files.length} to copy (${bytes} bytes), ${lxc.recs.length - files.length} already there`,
+        fileList: sha(JSON.stringify(files)).slice(0, 12),
+      });
+      return { plan, facts: { configSha, configPresent: k3s.configSha === configSha, files, alreadyThere: lxc.recs.length - files.length } };
+    },
+
+    /** Copies the adapted config and the missing recordings through the worker, then verifies count + size. */
+    async copyFrigateData(facts: CopyFacts): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const evidence: string[] = [];
+      const k3s = await k3sSide(f);
+      if (k3s.configSha !== facts.configSha) {
+        const adapted = adaptConfig((await lxcSide(f)).config);
+        if (sha(adapted.text) !== facts.configSha) throw refuse("Frigate's config in the CT changed since the plan was approved: run again");
+        const cfg = `${f.hostPaths.config}/config.yml`;
+        await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
+        await runOk(deps, vm(), `base64 -d ${shellQuote(`${cfg}.b64`)} > ${shellQuote(`${cfg}.tmp`)} && mv ${shellQuote(`${cfg}.tmp`)} ${shellQuote(cfg)} && rm -f ${shellQuote(`${cfg}.b64`)}`);
+        evidence.push(`config.yml written to ${cfg} (${adapted.changes.join('; ') || 'unchanged'})`);
+      } else evidence.push('config.yml already there');
+      const todo = facts.files.filter((r) => k3s.recs.get(r.path) !== r.size);
+      for (const r of todo) if (!REC_PATH.test(r.path) || r.path.includes('..')) throw ApplicationFailure.nonRetryable(`bad recording path ${JSON.stringify(r.path)}`, 'BadInput');
+      let batch: typeof todo = [];
+      let batchBytes = 0;
+      let batches = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const tar = await runOk(deps, ct(), cmd.tarFromLxc(f, batch.map((x) => x.path)), { timeoutMs: 300_000 });
+        const tmp = `${f.hostPaths.media}/.incoming.tar.b64`;
+        await writeB64(tmp, tar.stdout.trim());
+        await runOk(deps, vm(), `cd ${shellQuote(f.hostPaths.media)} && base64 -d ${shellQuote(tmp)} | tar -xf - && rm -f ${shellQuote(tmp)}`, { timeoutMs: 300_000 });
+        batches++;
+        batch = [];
+        batchBytes = 0;
+      };
+      for (const r of todo) {
+        if (batch.length && batchBytes + r.size > BATCH_BYTES) await flush();
+        batch.push(r);
+        batchBytes += r.size;
+      }
+      await flush();
+      const after = await k3sSide(f);
+      const wrong = facts.files.filter((r) => after.recs.get(r.path) !== r.size);
+      if (wrong.length) throw new Error(`after the copy ${wrong.length} recordings differ in size on the node, e.g. ${wrong[0]!.path}`);
+      const bytes = todo.reduce((a, r) => a + r.size, 0);
+      evidence.push(
+        `${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`,
+        `verified on the node: all ${facts.files.length + facts.alreadyThere} recent recordings present with their CT size`,
+      );
+      return { evidence };
+    },
+
+    /** Preflight of the deploy: the config is on the node; is the Deployment missing, different or the same? */
+    async planFrigateDeploy({ dryRun = false }: { dryRun?: boolean } = {}): Promise<Planned<DeployFacts>> {
+      const f = frigate();
+      const k3s = await k3sSide(f);
+      // a dry run plans the deploy before the copy has run; a real run never deploys without the config
+      if (!k3s.configSha && !dryRun) throw refuse(`${f.hostPaths.config}/config.yml is not on ${f.node}: the copy step must run first`);
+      const manifest = frigateManifest(f);
+      const manifestJson = JSON.stringify(manifest);
+      const manifestDigest = sha(manifestJson).slice(0, 12);
+      const cur = await deps.exec.run(vm(), cmd.kubectlGet(f, 'deployment', f.name), activityRunOptions());
+      const want = (manifest.items as Array<{ kind: string; spec?: unknown }>).find((i) => i.kind === 'Deployment')!.spec;
+      const action: DeployFacts['action'] = cur.exitCode !== 0 ? 'create' : JSON.stringify((JSON.parse(cur.stdout) as { spec: unknown }).spec) === JSON.stringify(want) ? 'none' : 'update';
+      const plan = planOf(describeTarget(vm()), [cmd.applyManifestShown(manifestDigest)], {
+        deployment: `${f.namespace}/${f.name} (${action})`,
+        image: f.image,
+        nodeSelector: `${f.nodeLabel.key}=${f.nodeLabel.value}`,
+        devices: `${f.devices.coral} (CharDevice), ${f.devices.dri} (Directory), privileged, LIBVA_DRIVER_NAME=radeonsi`,
+        volumes: `config ${f.hostPaths.config}${k3s.configSha ? '' : ' (config.yml comes with copy-frigate-data)'}, media ${f.hostPaths.media}`,
+        manifest: manifestDigest,
+      });
+      return { plan, facts: { manifestDigest, action } };
+    },
+
+    /** `kubectl apply` of the rendered manifest (apply is itself idempotent: "unchanged"). */
+    async deployFrigate(facts: DeployFacts): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const json = JSON.stringify(frigateManifest(f));
+      if (sha(json).slice(0, 12) !== facts.manifestDigest) throw refuse('the manifest changed since the plan was approved (inventory edited?): run again');
+      const res = await runOk(deps, vm(), cmd.applyManifest(json));
+      return { evidence: res.stdout.trim().split('\n') };
+    },
+
+    /** `kubectl rollout status`, then Frigate's API answering, within timeoutSeconds. */
+    async waitForFrigate({ timeoutSeconds }: { timeoutSeconds: number }): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const res = await deps.exec.run(vm(), cmd.rolloutStatus(f, timeoutSeconds), activityRunOptions({ timeoutMs: (timeoutSeconds + 30) * 1000 }));
+      if (res.exitCode !== 0) {
+        const pods = await deps.exec.run(vm(), `kubectl get pods -n ${shellQuote(f.namespace)} -l app.kubernetes.io/name=frigate -o json`, activityRunOptions());
+        const why = pods.exitCode === 0 ? podProblem(pods.stdout) : '';
+        throw refuse(`Frigate did not roll out on ${f.node} within ${timeoutSeconds}s: ${res.stderr.trim()}${why ? `; ${why}` : ''}`);
+      }
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const v = await apiGet(f, '/api/version');
+        if (v.exitCode === 0 && parseFrigateVersion(v.stdout)) return { evidence: [res.stdout.trim().split('\n').pop()!, `/api/version → ${v.stdout.trim()}`] };
+        if (Date.now() > deadline) throw refuse(`Frigate rolled out but ${f.apiUrl}/api/version does not answer (curl exit ${v.exitCode})`);
+        heartbeat('waiting for the API');
+        await sleep(1_000);
+      }
+    },
+
+    /**
+     * Frigate's health through its API (Phase 4's soak uses this too): /api/version answers, the
+     * Coral detector's inference speed is sane, every camera runs above the minimum fps. Never
+     * throws for an unhealthy Frigate: `healthy` says it, `evidence` says what was seen.
+     */
+    async checkFrigateHealth(_: Record<string, never> = {}): Promise<{ healthy: boolean; evidence: string[] }> {
+      return health();
+    },
+
+    /** Preflight of the cutover: Frigate in K3s is healthy; is the LXC's service still running? */
+    async planFrigateCutover(_: Record<string, never> = {}): Promise<Planned<CutoverFacts>> {
+      const f = frigate();
+      const h = await health();
+      if (!h.healthy) throw refuse(`Frigate in K3s is not healthy, so the LXC's Frigate keeps running: ${h.evidence.filter((e) => e.startsWith('NOT')).join('; ')}`);
+      const st = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
+      const active = st.stdout.trim() === 'active';
+      const plan = planOf(describeTarget(ct()), active ? [cmd.serviceStop(f)] : [`# ${f.lxc.service} is ${st.stdout.trim() || 'not active'} already`], {
+        service: f.lxc.service,
+        state: st.stdout.trim() || `exit ${st.exitCode}`,
+        k3s: h.evidence.join('; '),
+        keeps: `CT ${f.lxc.ctid} stays (only the service stops)`,
+      });
+      return { plan, facts: { service: f.lxc.service, active } };
+    },
+
+    /** Stops the LXC's Frigate service if it runs; the CT stays. */
+    async cutoverFrigate(_facts: CutoverFacts): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const st = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
+      const evidence: string[] = [];
+      if (st.stdout.trim() === 'active') {
+        await runOk(deps, ct(), cmd.serviceStop(f));
+        evidence.push(`${describeTarget(ct())}: ${cmd.serviceStop(f)} → ok`);
+      } else evidence.push(`${f.lxc.service} in CT ${f.lxc.ctid} is ${st.stdout.trim()} already`);
+      const now = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
+      if (now.stdout.trim() === 'active') throw new Error(`${f.lxc.service} in CT ${f.lxc.ctid} is still active after stop`);
+      evidence.push(`systemctl is-active ${f.lxc.service} → ${now.stdout.trim()}; CT ${f.lxc.ctid} kept`);
+      return { evidence };
+    },
+  };
+}
+
+function podProblem(json: string): string {
+  try {
+    const pods = (JSON.parse(json) as { items: Array<{ metadata: { name: string }; status: { phase: string; conditions?: Array<{ message?: string }>; containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }> } }> }).items;
+    return pods.map((p) => `pod ${p.metadata.name} ${p.status.phase}${p.status.conditions?.find((c) => c.message)?.message ? `: ${p.status.conditions.find((c) => c.message)!.message}` : ''}`).join('; ');
+  } catch {
+    return '';
+  }
 }

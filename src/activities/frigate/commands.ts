@@ -1,0 +1,61 @@
+// The exact commands of the Frigate migration, rendered in one place so the plan an approver sees
+// and the commands that run are the same text. Every value goes through shellQuote/shellCommand.
+import type { FrigateInventory } from '../../inventory/frigate';
+import { shellCommand, shellQuote } from '../exec/quote';
+
+export const LSPCI = 'lspci -nnk';
+
+export function deviceProbe(f: FrigateInventory): string {
+  const q = shellQuote;
+  return [
+    `if test -c ${q(f.devices.coral)}; then ls -l ${q(f.devices.coral)}; else echo ${q(`missing ${f.devices.coral}`)}; fi`,
+    `if test -c ${q(f.devices.render)}; then ls -l ${q(f.devices.render)}; else echo ${q(`missing ${f.devices.render}`)}; fi`,
+    `echo ---vainfo`,
+    `${shellCommand(['vainfo', '--display', 'drm', '--device', f.devices.render])} 2>/dev/null || echo "vainfo exited $?"`,
+  ].join('; ');
+}
+
+export const kubectlGet = (f: FrigateInventory, kind: string, name?: string): string =>
+  shellCommand(['kubectl', 'get', kind, ...(name ? [name] : []), '-n', f.namespace, '-o', 'json']);
+
+export const labelNode = (f: FrigateInventory): string =>
+  shellCommand(['kubectl', 'label', 'node', f.node, `${f.nodeLabel.key}=${f.nodeLabel.value}`, '--overwrite']);
+
+/** The manifest travels as one quoted argument to printf, piped into `kubectl apply -f -`. */
+export const applyManifest = (manifestJson: string): string => `printf '%s\\n' ${shellQuote(manifestJson)} | kubectl apply -f -`;
+/** What the plan shows for it (the manifest itself is in the plan's facts by digest). */
+export const applyManifestShown = (digest: string): string => `printf '%s\\n' '<manifest ${digest}>' | kubectl apply -f -`;
+
+export const rolloutStatus = (f: FrigateInventory, timeoutSeconds: number): string =>
+  shellCommand(['kubectl', 'rollout', 'status', `deployment/${f.name}`, '-n', f.namespace, `--timeout=${timeoutSeconds}s`]);
+
+export const curlApi = (f: FrigateInventory, p: '/api/version' | '/api/stats'): string =>
+  shellCommand(['curl', '-sf', '--max-time', '5', `${f.apiUrl.replace(/\/+$/, '')}${p}`]);
+
+/** In the CT: the config, then `<size> <path>` of every recording of the last `hours`. */
+export function listLxcFrigate(f: FrigateInventory, hours: number): string {
+  const q = shellQuote;
+  return [
+    `echo "service=$(systemctl is-active ${q(f.lxc.service)})"`,
+    `cd ${q(f.lxc.mediaPath)} 2>/dev/null && find recordings -type f -name '*.mp4' -mmin -${hours * 60} -printf '%s %p\\n' | sort -k2 | sed 's/^/rec /'`,
+    'true',
+  ].join('; ');
+}
+
+export const catFile = (p: string): string => shellCommand(['cat', '--', p]);
+
+/** On the node: `<size> <path>` of the recordings already there, and the config's sha256. */
+export function listK3sFrigate(f: FrigateInventory): string {
+  const q = shellQuote;
+  return [
+    `(cd ${q(f.hostPaths.media)} 2>/dev/null && find recordings -type f -printf '%s %p\\n' | sed 's/^/rec /')`,
+    `(sha256sum ${q(`${f.hostPaths.config}/config.yml`)} 2>/dev/null | sed 's/^/config /')`,
+    'true',
+  ].join('; ');
+}
+
+export const tarFromLxc = (f: FrigateInventory, files: string[]): string =>
+  `cd ${shellQuote(f.lxc.mediaPath)} && ${shellCommand(['tar', '-cf', '-', '--', ...files])} | base64 -w0`;
+
+export const serviceActive = (f: FrigateInventory): string => shellCommand(['systemctl', 'is-active', f.lxc.service]);
+export const serviceStop = (f: FrigateInventory): string => shellCommand(['systemctl', 'stop', f.lxc.service]);

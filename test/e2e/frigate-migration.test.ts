@@ -1,0 +1,130 @@
+// Phase 3 end to end: Frigate from its LXC on fun-bedbug into K3s on still-fawn, on the lab through
+// the real dev server, worker and exec layer. Preflight failures first (nothing may change), then an
+// unhealthy Frigate that must stop the run before the cutover, then the full migration re-run.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Stack } from '../helpers/stack';
+import { startStack } from '../helpers/stack';
+import { gateOpen, waitForStatus } from '../helpers/temporal';
+import { approveSignal, decideUpdate, statusQuery } from '../../src/workflows/runbook/messages';
+import type { RunbookResult } from '../../src/workflows/runbook/types';
+
+const NODE = 'k3s-vm-still-fawn';
+const CTID = 113;
+
+describe('frigate migration on the lab', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ staleNode: false });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  const changes = () => s.lab.audit().filter((e) => e.change);
+  const frigateUnit = () => s.lab.lxc.container('fun-bedbug', CTID)?.units.frigate;
+  const start = (input: object = {}) => s.start('frigateMigration', input, 'Move Frigate into K3s');
+
+  async function failsAt(h: WorkflowHandle, step: string, why: RegExp): Promise<void> {
+    await assert.rejects(h.result());
+    const st = await h.query(statusQuery);
+    const failed = st.steps.find((x) => x.id === step);
+    assert.equal(failed?.state, 'failed', JSON.stringify(st.steps.map((x) => [x.id, x.state])));
+    assert.match(failed!.error ?? '', why);
+  }
+
+  it('a dry run runs every check and plans label, copy and deploy without changing anything', async () => {
+    const h = await start({ dryRun: true });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'dry-run', result.summary);
+    assert.deepEqual(result.plan?.map((p) => p.step), ['label-node', 'copy-frigate-data', 'deploy-frigate']);
+    const evidence = result.steps.flatMap((x) => x.evidence).join('\n');
+    assert.match(evidence, /\[1ac1:089a\].*vfio-pci/);
+    assert.match(evidence, /\[1002:67df\].*vfio-pci/);
+    assert.match(evidence, /120, 0 .*\/dev\/apex_0/);
+    assert.match(evidence, /decodes H264 and HEVC/);
+    assert.deepEqual(changes(), []);
+  });
+
+  it('0 IOMMU groups on still-fawn stops the run at the check, before any change', async () => {
+    await s.lab.setIommuGroups('still-fawn', 0);
+    try {
+      await failsAt(await start(), 'iommu', /0 IOMMU groups/);
+    } finally {
+      await s.lab.setIommuGroups('still-fawn', 42);
+    }
+    assert.deepEqual(changes(), []);
+  });
+
+  it('no /dev/apex_0 in the VM stops the run at the device check, before any change', async () => {
+    s.lab.frigate.removeCoral();
+    try {
+      await failsAt(await start(), 'vm-devices', /\/dev\/apex_0 is missing/);
+    } finally {
+      s.lab.frigate.restoreDevices();
+    }
+    assert.deepEqual(changes(), []);
+    assert.deepEqual(s.lab.frigate.deployments(), []);
+  });
+
+  it('an unhealthy Frigate in K3s (a camera at 0 fps) stops the run before the cutover', async () => {
+    s.lab.frigate.setStats({ cameraFps: { driveway: 0 } });
+    const h = await start();
+    await waitForStatus(h, gateOpen('label-node'), 120_000);
+    await h.signal(approveSignal, { step: 'label-node', by: 'alice' });
+    await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'copy-frigate-data', by: 'bob', decision: 'approve' }] });
+    await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
+    await h.signal(approveSignal, { step: 'deploy-frigate', by: 'carol' });
+    await failsAt(h, 'verify-api', /camera driveway at 0 fps/);
+    assert.equal(frigateUnit(), 'active', "the LXC's Frigate keeps running");
+    assert.ok(!s.lab.audit().some((e) => e.tool === 'systemctl' && e.argv.includes('stop')), 'no systemctl stop ran');
+    assert.equal(s.lab.frigate.deployments().length, 1, 'Frigate was deployed (the change before the check)');
+  });
+
+  it('migrates Frigate: idempotent re-run, approvals by signal and update, LXC service stopped and CT kept', async () => {
+    s.lab.frigate.setStats({ cameraFps: {} });
+    const copiesBefore = s.lab.audit().filter((e) => e.tool === 'pct' && e.argv.join(' ').includes('tar -cf')).length;
+    assert.equal(copiesBefore, 1, 'the first run copied the recordings in one batch');
+    const h = await start({ requestedBy: 'alice' });
+    await waitForStatus(h, gateOpen('label-node'), 120_000);
+    let st = await h.query(statusQuery);
+    assert.match(st.steps.find((x) => x.id === 'label-node')!.plan!.commands.join('\n'), /already has homelab\/frigate=true/);
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'label-node', by: 'bob', decision: 'approve' }] });
+    await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
+    st = await h.query(statusQuery);
+    assert.match(JSON.stringify(st.steps.find((x) => x.id === 'copy-frigate-data')!.plan!.facts), /0 to copy/);
+    await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
+    await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'deploy-frigate', by: 'carol', decision: 'approve' }] });
+    await waitForStatus(h, gateOpen('cutover'), 120_000);
+    assert.equal(frigateUnit(), 'active', 'the LXC Frigate runs until the cutover is approved');
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'cutover', by: 'carol', decision: 'approve' }] });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.match(result.steps.find((x) => x.id === 'verify-api')!.evidence.join('\n'), /detector coral: inference 7\.8 ms/);
+
+    // the lab after: Frigate deployed on still-fawn with the devices, the data there, the LXC's service stopped
+    const [d] = s.lab.frigate.deployments();
+    assert.ok(d);
+    assert.deepEqual(d.nodeSelector, { 'homelab/frigate': 'true' });
+    assert.equal(s.lab.frigate.nodeLabels(NODE)['homelab/frigate'], 'true');
+    assert.equal(d.privileged, true);
+    assert.deepEqual(d.hostPaths.coral, { path: '/dev/apex_0', type: 'CharDevice' });
+    assert.deepEqual(d.hostPaths.dri, { path: '/dev/dri', type: 'Directory' });
+    assert.equal(d.env.LIBVA_DRIVER_NAME, 'radeonsi');
+    const onNode = s.lab.frigate.k3sFiles();
+    assert.match(s.lab.frigate.k3sFile('config/config.yml'), /device: pci/);
+    assert.match(s.lab.frigate.k3sFile('config/config.yml'), /hwaccel_args: preset-vaapi/);
+    const inCt = s.lab.lxc.files(CTID, '/media/frigate/recordings');
+    assert.ok(inCt.length > 0);
+    for (const f of inCt) assert.ok(`media/recordings/${f}` in onNode, `${f} is on the node`);
+    const recCopies = s.lab.audit().filter((e) => e.tool === 'pct' && e.argv.join(' ').includes('tar -cf')).length;
+    assert.equal(recCopies, 1, 'the re-run copied nothing twice');
+    assert.notEqual(frigateUnit(), 'active', 'the LXC Frigate service is stopped');
+    assert.ok(s.lab.lxc.exists(CTID), 'the CT is kept');
+    const stops = changes().filter((e) => e.tool === 'systemctl' && e.argv.includes('stop'));
+    assert.equal(stops.length, 1, JSON.stringify(stops));
+  });
+});
