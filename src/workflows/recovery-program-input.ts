@@ -1,6 +1,10 @@
 // The program's single object input, checked before anything starts: a typo in a phase's options
 // must fail now, not weeks later when that phase begins.
 import { ApplicationFailure } from '@temporalio/workflow';
+import { checkFrigateInput } from './frigate-migration-input';
+import { checkRejoinInput } from './k3s-rejoin-input';
+import { checkLxcRetirementInput } from './lxc-retirement-input';
+import { checkPbsMigrationInput } from './pbs-migration-input';
 import { durationMs } from './runbook/gate';
 
 export const PROGRAM_STEPS_IN_ORDER = ['rejoin', 'soak', 'pbs-migration', 'frigate-migration', 'lxc-retirement'] as const;
@@ -77,7 +81,7 @@ export function checkProgramInput(input: unknown): ProgramInput {
     if (!PHASE_KEYS.has(k)) throw bad(`unknown phase "${k}" in "phases" (allowed: ${[...PHASE_KEYS].join(', ')})`);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`"phases.${k}" must be an object`);
   }
-  return {
+  const checked: ProgramInput = {
     node: i.node,
     soak: soak as string,
     checkEvery: every as string,
@@ -86,5 +90,34 @@ export function checkProgramInput(input: unknown): ProgramInput {
     requestedBy: i.requestedBy as string | undefined,
     gateDeadline: i.gateDeadline as string | undefined,
     phases: phases as ProgramInput['phases'],
+  };
+  // each phase's own input check, now: a typo must not wait for weeks to be found
+  for (const [name, phaseInput] of Object.entries(phaseInputs(checked))) {
+    try {
+      PHASE_CHECKS[name as keyof typeof PHASE_CHECKS](phaseInput);
+    } catch (err) {
+      throw bad(`phases.${name}: ${err instanceof Error ? err.message.replace(/^bad input: /, '') : String(err)}`);
+    }
+  }
+  return checked;
+}
+
+const PHASE_CHECKS = {
+  rejoin: checkRejoinInput,
+  pbsMigration: checkPbsMigrationInput,
+  frigateMigration: checkFrigateInput,
+  lxcRetirement: checkLxcRetirementInput,
+};
+
+/** The one input object of each phase: the program's common fields, then what `phases` adds. */
+export function phaseInputs(input: ProgramInput): Record<keyof typeof PHASE_CHECKS, Record<string, unknown>> {
+  const common: Record<string, unknown> = { dryRun: input.dryRun };
+  if (input.requestedBy !== undefined) common.requestedBy = input.requestedBy;
+  if (input.gateDeadline !== undefined) common.gateDeadline = input.gateDeadline;
+  return {
+    rejoin: { ...common, node: input.node, ...input.phases.rejoin },
+    pbsMigration: { ...common, ...input.phases.pbsMigration },
+    frigateMigration: { ...common, ...input.phases.frigateMigration },
+    lxcRetirement: { ...common, ...input.phases.lxcRetirement },
   };
 }

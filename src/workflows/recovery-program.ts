@@ -5,7 +5,7 @@ import { ParentClosePolicy, executeChild, proxyActivities, workflowInfo } from '
 import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
-import { PROGRAM_STEPS_IN_ORDER, checkProgramInput, type ProgramInput, type RecoveryProgramInput } from './recovery-program-input';
+import { PROGRAM_STEPS_IN_ORDER, checkProgramInput, phaseInputs, type RecoveryProgramInput } from './recovery-program-input';
 
 export type { RecoveryProgramInput };
 
@@ -39,25 +39,23 @@ export async function recoveryProgram(rawInput: RecoveryProgramInput): Promise<R
     return run;
   };
 
+  const phases = phaseInputs(input);
+
   return rb.run(async () => {
     if (due('rejoin')) {
-      await rb.phase('rejoin', phaseId('k3s-rejoin'), () => startPhase('k3sRejoin', 'k3s-rejoin', { node: input.node, ...input.phases.rejoin }, input));
+      await rb.phase('rejoin', phaseId('k3s-rejoin'), () => startPhase('k3sRejoin', 'k3s-rejoin', phases.rejoin));
     }
     if (due('soak')) {
       await rb.soak('soak', { duration: input.soak, every: input.checkEvery, check: () => checks.checkNodeSoak({ node: input.node }) });
     }
     if (due('pbs-migration')) {
-      await rb.phase('pbs-migration', phaseId('pbs-migration'), () => startPhase('pbsMigration', 'pbs-migration', { ...input.phases.pbsMigration }, input));
+      await rb.phase('pbs-migration', phaseId('pbs-migration'), () => startPhase('pbsMigration', 'pbs-migration', phases.pbsMigration));
     }
     if (due('frigate-migration')) {
-      await rb.phase('frigate-migration', phaseId('frigate-migration'), () =>
-        startPhase('frigateMigration', 'frigate-migration', { ...input.phases.frigateMigration }, input),
-      );
+      await rb.phase('frigate-migration', phaseId('frigate-migration'), () => startPhase('frigateMigration', 'frigate-migration', phases.frigateMigration));
     }
     if (due('lxc-retirement')) {
-      await rb.phase('lxc-retirement', phaseId('lxc-retirement'), () =>
-        startPhase('lxcRetirement', 'lxc-retirement', { ...input.phases.lxcRetirement }, input),
-      );
+      await rb.phase('lxc-retirement', phaseId('lxc-retirement'), () => startPhase('lxcRetirement', 'lxc-retirement', phases.lxcRetirement));
     }
     return input.dryRun
       ? `dry run: every phase's checks ran for ${input.node}; nothing was changed`
@@ -71,16 +69,13 @@ function phaseId(name: string): string {
 }
 
 /**
- * Starts a phase with the run's common fields. Closing the program (terminate, timeout) asks the
- * phase to cancel, which lets a change in flight finish; it is never terminated mid-change.
+ * Starts a phase. Closing the program (terminate, timeout) asks the phase to cancel, which lets a
+ * change in flight finish; it is never terminated mid-change.
  */
-function startPhase(workflowType: string, name: string, phaseInput: object, input: ProgramInput): Promise<RunbookResult> {
-  const common: Record<string, unknown> = { dryRun: input.dryRun };
-  if (input.requestedBy !== undefined) common.requestedBy = input.requestedBy;
-  if (input.gateDeadline !== undefined) common.gateDeadline = input.gateDeadline;
+function startPhase(workflowType: string, name: string, phaseInput: object): Promise<RunbookResult> {
   return executeChild<(arg: object) => Promise<RunbookResult>>(workflowType, {
     workflowId: phaseId(name),
-    args: [{ ...common, ...phaseInput }],
+    args: [phaseInput],
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     staticSummary: `${name} (phase of ${workflowInfo().workflowId})`,
   });

@@ -108,12 +108,19 @@ describe('recovery program with mocked activities', () => {
     assert.match(result.steps.find((s) => s.id === 'soak')!.evidence.join('\n'), /alice said go on after the failed check: a reboot/);
   });
 
-  it('refuses a soak outside 1d-14d unless it is a rehearsal, before anything runs', async () => {
+  it('refuses a soak outside 1d-14d unless it is a rehearsal, and bad phase options, before anything runs', async () => {
     const w = world();
     await withWorker(w.acts, async (start) => {
-      for (const bad of [{ node: NODE, soak: '2h' }, { node: NODE, soak: '15d' }, { node: NODE, phases: { phase5: {} } }]) {
+      const cases: [object, RegExp][] = [
+        [{ node: NODE, soak: '2h' }, /"soak" must be from 1d to 14d/],
+        [{ node: NODE, soak: '15d' }, /"soak" must be from 1d to 14d/],
+        [{ node: NODE, phases: { phase5: {} } }, /unknown phase "phase5"/],
+        // a phase's own options are checked at the start, not weeks later when the phase begins
+        [{ node: NODE, phases: { lxcRetirement: { grace: 'soon' } } }, /phases\.lxcRetirement: .*grace/],
+      ];
+      for (const [bad, why] of cases) {
         const h = await start(bad);
-        await assert.rejects(h.result(), (e: unknown) => e instanceof WorkflowFailedError && /bad input/.test(String(e.cause?.message)));
+        await assert.rejects(h.result(), (e: unknown) => e instanceof WorkflowFailedError && why.test(String(e.cause?.message)));
       }
     });
     assert.deepEqual(w.calls, []);

@@ -1,0 +1,117 @@
+// The whole still-fawn program on the lab, through the real server: the rejoin from the seed's stale
+// start, a soak shortened through its input, then Phases 2, 3 and 4 as child runs. Every gate is
+// decided on the phase that opened it (signals and updates alternating) and the disk is moved by
+// "hand" before `done`, as an operator would. The lab's state is checked after.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Stack } from '../helpers/stack';
+import { startStack } from '../helpers/stack';
+import { recordHistory } from '../helpers/histories';
+import { approveSignal, decideUpdate, doneSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
+import { PBS_DISK, PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
+import { FRIGATE_LXC } from '../../lab/src/frigate';
+
+const NODE = 'k3s-vm-still-fawn';
+
+describe('the recovery program on the lab', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  /**
+   * Decides every gate until the program ends: the disk move by moving it in the lab and saying
+   * `done`, every approval by one of the lab's approvers (not the requester). Returns what was decided.
+   */
+  async function drive(program: WorkflowHandle): Promise<{ result: RunbookResult; decided: string[] }> {
+    const decided: string[] = [];
+    let ended: RunbookResult | undefined;
+    let failure: unknown;
+    program.result().then((r) => (ended = r as RunbookResult), (e: unknown) => (failure = e));
+    let n = 0;
+    while (!ended && !failure) {
+      const st: RunbookStatus = await program.query(statusQuery);
+      assert.equal(st.openGate, undefined, `the program itself asks: ${st.openGate?.instructions}`);
+      for (const p of Object.values(st.phases ?? {})) {
+        const gate = p.openGate;
+        const key = `${p.runbook}:${gate?.step}:${gate?.digest ?? ''}`;
+        if (!gate || decided.includes(key)) continue;
+        const phase = s.env.client.workflow.getHandle(p.workflowId);
+        const by = ['alice', 'bob'][n++ % 2]!;
+        if (gate.kind === 'manual') {
+          assert.equal(gate.step, 'move-disk', `unexpected manual step ${gate.step}: ${gate.instructions}`);
+          s.lab.pbs.moveDisk(PBS_DISK, PBS_TO);
+          await phase.signal(doneSignal, { step: gate.step, by });
+        } else if (n % 2 === 0) {
+          await phase.signal(approveSignal, { step: gate.step, by, digest: gate.digest });
+        } else {
+          await phase.executeUpdate(decideUpdate, { args: [{ step: gate.step, by, decision: 'approve', digest: gate.digest }] });
+        }
+        decided.push(key);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (failure) throw failure;
+    return { result: ended!, decided };
+  }
+
+  it('rejoins, soaks, moves PBS, moves Frigate and retires the LXC, each phase a child run', async () => {
+    const snapshotsBefore = s.lab.pbs.snapshots().map((x) => `${x.type}/${x.id}/${x.time}`);
+    const h = await s.start('recoveryProgram', {
+      node: NODE,
+      soak: '12s',
+      checkEvery: '6s',
+      rehearsal: true,
+      requestedBy: 'carol',
+      phases: { lxcRetirement: { healthyFor: '4s', checkEvery: '2s', grace: '2s' } },
+    });
+    const { result, decided } = await drive(h);
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.deepEqual(
+      result.steps.map((st) => [st.id, st.state]),
+      [['rejoin', 'done'], ['soak', 'done'], ['pbs-migration', 'done'], ['frigate-migration', 'done'], ['lxc-retirement', 'done']],
+    );
+    assert.ok(decided.some((d) => d.startsWith('pbs-migration:move-disk')), `the manual disk move was done: ${decided.join(', ')}`);
+    const soakEvidence = result.steps.find((st) => st.id === 'soak')!.evidence.join('\n');
+    assert.match(soakEvidence, /check 3 .*healthy/, 'three soak checks: at the start, after 6s, at the end');
+
+    const final: RunbookStatus = await h.query(statusQuery);
+    for (const [step, p] of Object.entries(final.phases ?? {})) {
+      assert.equal(p.state, 'completed', `${step}: ${JSON.stringify(p)}`);
+      assert.equal(p.workflowId, `${h.workflowId}/${step === 'rejoin' ? 'k3s-rejoin' : step}`);
+      await recordHistory(`program-phase-${step}`, s.env.client.workflow.getHandle(p.workflowId));
+    }
+    await recordHistory('program-complete', h);
+
+    // Phase 1: still-fawn is back
+    assert.equal((await s.lab.kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
+    const members = await s.lab.etcdMembers();
+    assert.ok(members.some((m) => m.name.startsWith(`${NODE}-`) && m.started && !m.isLearner), JSON.stringify(members));
+    // Phase 2: the PVE storage points at still-fawn's PBS, whose datastore holds every snapshot of before
+    const storage = s.lab.pbs.storage(PBS_STORAGE)!;
+    assert.equal(storage.host, PBS_TO);
+    const after = s.lab.pbs.snapshots().map((x) => `${x.type}/${x.id}/${x.time}`);
+    for (const snap of snapshotsBefore) assert.ok(after.includes(snap), `snapshot ${snap} survived the move`);
+    // Phase 3: Frigate runs in K3s on still-fawn with the Coral and the GPU
+    const [deploy] = s.lab.frigate.deployments();
+    assert.ok(deploy, 'Frigate is deployed');
+    assert.ok(Object.values(deploy.nodeSelector).length > 0 && deploy.privileged);
+    assert.ok(Object.values(deploy.hostPaths).some((v) => v.path === '/dev/apex_0'), JSON.stringify(deploy.hostPaths));
+    // Phase 4: the old LXC was backed up (one new archive) and is gone
+    assert.equal(s.lab.lxc.exists(FRIGATE_LXC.ctid), false);
+    const ctArchives = after.filter((x) => x.startsWith(`ct/${FRIGATE_LXC.ctid}/`)).length;
+    const ctBefore = snapshotsBefore.filter((x) => x.startsWith(`ct/${FRIGATE_LXC.ctid}/`)).length;
+    assert.equal(ctArchives, ctBefore + 1, 'one vzdump archive of the LXC was added');
+    const changes = s.lab.audit().filter((e) => e.change);
+    const count = (tool: string, verb?: string) => changes.filter((e) => e.tool === tool && (!verb || e.argv.includes(verb))).length;
+    assert.equal(count('vzdump'), 1);
+    assert.equal(count('pct', 'destroy'), 1);
+    assert.equal(count('k3s-uninstall.sh'), 1);
+    assert.equal(count('install.sh'), 1);
+  });
+});
