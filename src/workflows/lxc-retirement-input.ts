@@ -1,16 +1,9 @@
 // The LXC retirement's single object input, checked before any step runs.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { durationMs } from './runbook/gate';
+import { badInput, checkCommonInput, type CheckedCommon, type CommonInput } from './runbook/input';
 
-export interface LxcRetirementInput {
-  /** Run every check, change nothing, return the plan. */
-  dryRun?: boolean;
-  /** Change steps whose approval gate is passed at start (unattended runs). */
-  preApproved?: string[];
-  /** Who asks for the run; never the only approver of a point of no return. */
-  requestedBy?: string;
-  /** How long a gate may wait for a decision before the run ends safely, e.g. "4h". */
-  gateDeadline?: string;
+export interface LxcRetirementInput extends CommonInput {
   /** How long the new Frigate must stay healthy before the old LXC goes. Default "7d". */
   healthyFor?: string;
   /** How often the soak checks Frigate's health. Default "1d". */
@@ -20,41 +13,28 @@ export interface LxcRetirementInput {
 }
 
 export const LXC_RETIREMENT_CHANGE_STEPS = ['backup', 'stop-ct', 'destroy-ct'];
-const KEYS = new Set(['dryRun', 'preApproved', 'requestedBy', 'gateDeadline', 'healthyFor', 'checkEvery', 'grace']);
 const DAY = 86_400_000;
 /** A soak may check at most this often in all (bounds the run's history). */
 const MAX_CHECKS = 1000;
 
-export interface RetirementInput {
-  dryRun: boolean;
-  preApproved: string[];
-  requestedBy?: string;
-  gateDeadline?: string;
+export interface RetirementInput extends CheckedCommon {
   healthyFor: string;
   checkEvery: string;
   grace: string;
 }
 
 export function checkLxcRetirementInput(input: unknown): RetirementInput {
-  const bad = (why: string) => ApplicationFailure.nonRetryable(`bad input: ${why}`, 'BadInput');
-  if (input === undefined) input = {};
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw bad('expected one JSON object like {"healthyFor": "7d"}');
-  const i = input as Record<string, unknown>;
-  const unknown = Object.keys(i).filter((k) => !KEYS.has(k));
-  if (unknown.length) throw bad(`unknown field(s) ${unknown.join(', ')} (allowed: ${[...KEYS].join(', ')})`);
-  if (i.dryRun !== undefined && typeof i.dryRun !== 'boolean') throw bad('"dryRun" must be true or false');
-  const pre = i.preApproved;
-  if (pre !== undefined && (!Array.isArray(pre) || pre.some((s) => typeof s !== 'string' || !LXC_RETIREMENT_CHANGE_STEPS.includes(s)))) {
-    throw bad(`"preApproved" must list change steps among ${LXC_RETIREMENT_CHANGE_STEPS.join(', ')}`);
-  }
-  if (i.requestedBy !== undefined && (typeof i.requestedBy !== 'string' || !/^[\w.@-]{1,64}$/.test(i.requestedBy))) {
-    throw bad('"requestedBy" must be a user name (letters, digits, . _ @ -)');
-  }
+  const { i, common } = checkCommonInput(input, {
+    fields: ['healthyFor', 'checkEvery', 'grace'],
+    changeSteps: LXC_RETIREMENT_CHANGE_STEPS,
+    example: '{"healthyFor": "7d"}',
+    optional: true,
+  });
   const duration = (key: string, dflt: string, min: number, max: number, range: string): string => {
     const v = i[key] ?? dflt;
     const ms = typeof v === 'string' ? durationMs(v) : undefined;
-    if (ms === undefined) throw bad(`"${key}" must be a duration like "30s", "12h" or "7d"`);
-    if (ms < min || ms > max) throw bad(`"${key}" must be ${range}, got "${v as string}"`);
+    if (ms === undefined) throw badInput(`"${key}" must be a duration like "30s", "12h" or "7d"`);
+    if (ms < min || ms > max) throw badInput(`"${key}" must be ${range}, got "${v as string}"`);
     return v as string;
   };
   if (i.gateDeadline !== undefined) duration('gateDeadline', '', 1_000, 90 * DAY, 'from 1s to 90d');
@@ -62,15 +42,12 @@ export function checkLxcRetirementInput(input: unknown): RetirementInput {
   const healthyFor = duration('healthyFor', '7d', 1_000, 90 * DAY, 'from 1s to 90d');
   const checkEvery = duration('checkEvery', '1d', 1_000, 90 * DAY, 'from 1s to 90d');
   const grace = duration('grace', '24h', 1_000, 90 * DAY, 'from 1s to 90d');
-  if (durationMs(checkEvery)! > durationMs(healthyFor)!) throw bad(`"checkEvery" (${checkEvery}) must not be longer than "healthyFor" (${healthyFor})`);
+  if (durationMs(checkEvery)! > durationMs(healthyFor)!) throw badInput(`"checkEvery" (${checkEvery}) must not be longer than "healthyFor" (${healthyFor})`);
   if (durationMs(healthyFor)! / durationMs(checkEvery)! > MAX_CHECKS) {
-    throw bad(`"healthyFor" / "checkEvery" makes more than ${MAX_CHECKS} checks: check less often`);
+    throw badInput(`"healthyFor" / "checkEvery" makes more than ${MAX_CHECKS} checks: check less often`);
   }
   return {
-    dryRun: (i.dryRun as boolean | undefined) ?? false,
-    preApproved: (pre as string[] | undefined) ?? [],
-    requestedBy: i.requestedBy as string | undefined,
-    gateDeadline: i.gateDeadline as string | undefined,
+    ...common,
     healthyFor,
     checkEvery,
     grace,

@@ -1,51 +1,13 @@
 // Phase 2's single object input, checked before any step runs (pattern: k3s-rejoin-input.ts). The
 // move itself (hosts, datastore, pool, disk serial) is the inventory's `pbs:` section.
-import { ApplicationFailure } from '@temporalio/workflow';
-import { durationMs } from './runbook/gate';
+import { checkCommonInput, type CheckedCommon, type CommonInput } from './runbook/input';
 
-export interface PbsMigrationInput {
-  /** Run every check, change nothing, return the plan. */
-  dryRun?: boolean;
-  /** Change steps whose approval gate is passed at start (unattended runs). */
-  preApproved?: string[];
-  /** Who asks for the run (the CLI fills it in). */
-  requestedBy?: string;
-  /** How long a gate may wait for a decision before the run ends safely, e.g. "4h". */
-  gateDeadline?: string;
-}
+/** Phase 2 takes only the common fields. */
+export type PbsMigrationInput = CommonInput;
+export type PbsInput = CheckedCommon;
 
-export interface PbsInput {
-  dryRun: boolean;
-  preApproved: string[];
-  requestedBy?: string;
-  gateDeadline?: string;
-}
-
-const KEYS = new Set(['dryRun', 'preApproved', 'requestedBy', 'gateDeadline']);
 export const PBS_CHANGE_STEPS = ['release-datastore', 'import-pool', 'register-datastore', 'enable-backup-jobs', 'remove-old-datastore'];
 
 export function checkPbsMigrationInput(input: unknown): PbsInput {
-  const bad = (why: string) => ApplicationFailure.nonRetryable(`bad input: ${why}`, 'BadInput');
-  if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw bad('expected one JSON object like {"dryRun": true}');
-  const i = input as Record<string, unknown>;
-  const unknown = Object.keys(i).filter((k) => !KEYS.has(k));
-  if (unknown.length) throw bad(`unknown field(s) ${unknown.join(', ')} (allowed: ${[...KEYS].join(', ')})`);
-  if (i.dryRun !== undefined && typeof i.dryRun !== 'boolean') throw bad('"dryRun" must be true or false');
-  const pre = i.preApproved;
-  if (pre !== undefined && (!Array.isArray(pre) || pre.some((s) => typeof s !== 'string' || !PBS_CHANGE_STEPS.includes(s)))) {
-    throw bad(`"preApproved" must list change steps among ${PBS_CHANGE_STEPS.join(', ')}`);
-  }
-  if (i.requestedBy !== undefined && (typeof i.requestedBy !== 'string' || !/^[\w.@-]{1,64}$/.test(i.requestedBy))) {
-    throw bad('"requestedBy" must be a user name (letters, digits, . _ @ -)');
-  }
-  if (i.gateDeadline !== undefined && (typeof i.gateDeadline !== 'string' || durationMs(i.gateDeadline) === undefined)) {
-    throw bad('"gateDeadline" must be a duration like "90s", "30m", "4h" or "2d"');
-  }
-  return {
-    dryRun: (i.dryRun as boolean | undefined) ?? false,
-    preApproved: (pre as string[] | undefined) ?? [],
-    requestedBy: i.requestedBy as string | undefined,
-    gateDeadline: i.gateDeadline as string | undefined,
-  };
+  return checkCommonInput(input, { fields: [], changeSteps: PBS_CHANGE_STEPS, example: '{"dryRun": true}', optional: true }).common;
 }

@@ -98,7 +98,7 @@ describe('bad workflow input (k3sRejoin), property-based', () => {
         (good, key, value) => {
           const input = JSON.parse(JSON.stringify({ ...good })) as Record<string, unknown>;
           Object.defineProperty(input, key, { value, enumerable: true, configurable: true, writable: true });
-          assert.match(refusedAsBadInput(input), /unknown field\(s\) .*\(allowed: node, dryRun/s);
+          assert.match(refusedAsBadInput(input), /unknown field\(s\) .*\(allowed: node, readyTimeoutSeconds, dryRun/s);
         },
       ),
       { numRuns: 700 },
