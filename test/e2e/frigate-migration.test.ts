@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
+import { recordHistory } from '../helpers/histories';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 import { approveSignal, decideUpdate, statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
@@ -102,6 +103,7 @@ describe('frigate migration on the lab', () => {
     assert.equal(frigateUnit(), 'active', 'the LXC Frigate runs until the cutover is approved');
     await h.executeUpdate(decideUpdate, { args: [{ step: 'cutover', by: 'carol', decision: 'approve' }] });
     const result = (await h.result()) as RunbookResult;
+    await recordHistory('frigate-migration-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);
     assert.match(result.steps.find((x) => x.id === 'verify-api')!.evidence.join('\n'), /detector coral: inference 7\.8 ms/);
 
