@@ -12,4 +12,12 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   const history = await handle.fetchHistory();
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history) + '\n');
+  // replay needs the workflow ID when the code derives IDs from it (a program's phases)
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.id`), handle.workflowId + '\n');
+}
+
+/** The workflow ID a history was recorded under (undefined for the oldest recordings). */
+export function recordedWorkflowId(file: string): string | undefined {
+  const idFile = path.join(HISTORIES_DIR, file.replace(/\.json$/, '.id'));
+  return fs.existsSync(idFile) ? fs.readFileSync(idFile, 'utf8').trim() : undefined;
 }

@@ -92,6 +92,7 @@ export class Runbook {
   /** Program step id by the workflow ID of the phase it runs. */
   private readonly phaseSteps = new Map<string, string>();
   private lastReport = '';
+  private reportSeq = 0;
 
   constructor(private readonly options: RunbookOptions) {
     this.preApproved = new Set(options.preApproved ?? []);
@@ -575,6 +576,8 @@ export class Runbook {
       (report) => {
         const id = this.phaseSteps.get(report.workflowId);
         if (!id || !this.status.phases) return;
+        // signals from one workflow are not delivered in order: never let an older report win
+        if ((report.seq ?? 0) < (this.status.phases[id]?.seq ?? 0)) return;
         this.status.phases[id] = report;
         this.publish();
       },
@@ -639,6 +642,7 @@ export class Runbook {
     const key = JSON.stringify(report);
     if (key === this.lastReport) return;
     this.lastReport = key;
+    report.seq = ++this.reportSeq;
     const program = getExternalWorkflowHandle(parent.workflowId, parent.runId);
     // non-cancellable: the last report of a cancelled phase must still reach the program
     await CancellationScope.nonCancellable(() => program.signal(phaseReportSignal, report)).catch(() => undefined);

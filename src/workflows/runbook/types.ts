@@ -88,6 +88,8 @@ export interface PhaseReport {
   timer?: PendingTimer;
   /** Steps that finished (done), in order. */
   done: string[];
+  /** Reports may arrive out of order: the program keeps the one with the highest number. */
+  seq?: number;
 }
 
 export interface RunbookStatus {
