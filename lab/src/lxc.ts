@@ -209,6 +209,13 @@ export class LabLxc {
     return this.hostOf(ctid) !== null;
   }
 
+  /** Units the CT starts when it boots (its multi-user.target.wants). */
+  enabledUnits(ctid: number): string[] {
+    const host = this.hostOf(ctid);
+    const wants = host ? path.join(ctDir(this.dir, host, ctid), 'fs/etc/systemd/system/multi-user.target.wants') : '';
+    return host && fs.existsSync(wants) ? fs.readdirSync(wants).sort() : [];
+  }
+
   /** Files (relative paths, sorted) under `p` inside the CT, e.g. files(113, '/media/frigate/recordings'). */
   files(ctid: number, p: string): string[] {
     const host = this.hostOf(ctid);

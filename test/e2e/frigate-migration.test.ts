@@ -80,7 +80,7 @@ describe('frigate migration on the lab', () => {
     await h.signal(approveSignal, { step: 'deploy-frigate', by: 'carol' });
     await failsAt(h, 'verify-api', /camera driveway at 0 fps/);
     assert.equal(frigateUnit(), 'active', "the LXC's Frigate keeps running");
-    assert.ok(!s.lab.audit().some((e) => e.tool === 'systemctl' && e.argv.includes('stop')), 'no systemctl stop ran');
+    assert.ok(!s.lab.audit().some((e) => e.tool === 'systemctl' && (e.argv.includes('stop') || e.argv.includes('disable'))), 'no systemctl stop or disable ran');
     assert.equal(s.lab.frigate.deployments().length, 1, 'Frigate was deployed (the change before the check)');
   });
 
@@ -126,7 +126,8 @@ describe('frigate migration on the lab', () => {
     assert.equal(recCopies, 1, 'the re-run copied nothing twice');
     assert.notEqual(frigateUnit(), 'active', 'the LXC Frigate service is stopped');
     assert.ok(s.lab.lxc.exists(CTID), 'the CT is kept');
-    const stops = changes().filter((e) => e.tool === 'systemctl' && e.argv.includes('stop'));
-    assert.equal(stops.length, 1, JSON.stringify(stops));
+    assert.ok(!s.lab.lxc.enabledUnits(CTID).includes('frigate.service'), 'the old Frigate stays off when the CT boots');
+    const stops = changes().filter((e) => e.tool === 'systemctl' && e.argv.join(' ') === 'disable --now frigate');
+    assert.equal(stops.length, 1, JSON.stringify(changes().filter((e) => e.tool === 'systemctl')));
   });
 });

@@ -35,7 +35,7 @@ function main(raw) {
   const args = raw.filter((a) => !a.startsWith('-'));
   const verb = args[0] || 'list-units';
   const units = args.slice(1);
-  c.audit('systemctl', raw, ['start', 'stop', 'restart', 'try-restart', 'reload-or-restart', 'kill'].includes(verb));
+  c.audit('systemctl', raw, ['start', 'stop', 'restart', 'try-restart', 'reload-or-restart', 'kill', 'enable', 'disable'].includes(verb));
   const quiet = flags.has('-q') || flags.has('--quiet');
   const out = (s) => !quiet && process.stdout.write(s + '\n');
   const H = c.LAB_HOST;
@@ -57,6 +57,29 @@ function main(raw) {
           process.stderr.write(`Failed to ${verb} ${unitName(u)}: Unit ${unitName(u)} not found.\n`);
           rc = 5;
         } else if (verb === 'restart' || state(u) !== 'active') ct.setUnitState(H, C, unitName(u), 'active');
+      }
+      return rc;
+    case 'enable':
+    case 'disable':
+      // systemd 252 prints what it linked or removed on stderr; `--now` also starts/stops the unit
+      for (const u of units) {
+        if (!exists(u)) {
+          process.stderr.write(`Failed to ${verb} unit: Unit file ${unitName(u)} does not exist.\n`);
+          rc = 1;
+          continue;
+        }
+        const wants = '/etc/systemd/system/multi-user.target.wants';
+        const link = path.join(wants, unitName(u));
+        if (verb === 'disable' && fs.existsSync(link)) {
+          fs.unlinkSync(link);
+          process.stderr.write(`Removed "${link}".\n`);
+        }
+        if (verb === 'enable' && !fs.existsSync(link)) {
+          fs.mkdirSync(wants, { recursive: true });
+          fs.symlinkSync(unitFile(u), link);
+          process.stderr.write(`Created symlink ${link} → ${unitFile(u)}.\n`);
+        }
+        if (flags.has('--now')) ct.setUnitState(H, C, unitName(u), verb === 'enable' ? 'active' : 'inactive');
       }
       return rc;
     case 'stop':

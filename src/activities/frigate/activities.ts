@@ -74,6 +74,13 @@ export function frigateActivities(deps: ActivityDeps) {
   }
   const vm = (): Target => nodeRef(inv, frigate().node).target;
   const ct = (): Target => ({ kind: 'lxc', host: frigate().lxc.host, ctid: frigate().lxc.ctid });
+
+  /** The LXC's Frigate service: running now? started when the CT boots? */
+  async function lxcService(f: FrigateInventory) {
+    const active = (await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions())).stdout.trim();
+    const enabled = (await deps.exec.run(ct(), cmd.serviceEnabled(f), activityRunOptions())).stdout.trim();
+    return { active: active === 'active', enabled: enabled === 'enabled', state: active || 'unknown', boot: enabled || 'unknown' };
+  }
   const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -358,34 +365,33 @@ export function frigateActivities(deps: ActivityDeps) {
       return health();
     },
 
-    /** Preflight of the cutover: Frigate in K3s is healthy; is the LXC's service still running? */
+    /** Preflight of the cutover: Frigate in K3s is healthy; is the LXC's service still running or enabled? */
     async planFrigateCutover(_: Record<string, never> = {}): Promise<Planned<CutoverFacts>> {
       const f = frigate();
       const h = await health();
       if (!h.healthy) throw refuse(`Frigate in K3s is not healthy, so the LXC's Frigate keeps running: ${h.evidence.filter((e) => e.startsWith('NOT')).join('; ')}`);
-      const st = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
-      const active = st.stdout.trim() === 'active';
-      const plan = planOf(describeTarget(ct()), active ? [cmd.serviceStop(f)] : [`# ${f.lxc.service} is ${st.stdout.trim() || 'not active'} already`], {
+      const svc = await lxcService(f);
+      const plan = planOf(describeTarget(ct()), svc.active || svc.enabled ? [cmd.serviceDisableNow(f)] : [`# ${f.lxc.service} is ${svc.state} and ${svc.boot} already`], {
         service: f.lxc.service,
-        state: st.stdout.trim() || `exit ${st.exitCode}`,
+        state: `${svc.state}, ${svc.boot} at boot`,
         k3s: h.evidence.join('; '),
-        keeps: `CT ${f.lxc.ctid} stays (only the service stops)`,
+        keeps: `CT ${f.lxc.ctid} stays (only the service stops, and stays off when the CT boots)`,
       });
-      return { plan, facts: { service: f.lxc.service, active } };
+      return { plan, facts: { service: f.lxc.service, active: svc.active } };
     },
 
-    /** Stops the LXC's Frigate service if it runs; the CT stays. */
+    /** Stops the LXC's Frigate service and disables it if either is still needed; the CT stays. */
     async cutoverFrigate(_facts: CutoverFacts): Promise<{ evidence: string[] }> {
       const f = frigate();
-      const st = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
+      const before = await lxcService(f);
       const evidence: string[] = [];
-      if (st.stdout.trim() === 'active') {
-        await runOk(deps, ct(), cmd.serviceStop(f));
-        evidence.push(`${describeTarget(ct())}: ${cmd.serviceStop(f)} → ok`);
-      } else evidence.push(`${f.lxc.service} in CT ${f.lxc.ctid} is ${st.stdout.trim()} already`);
-      const now = await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions());
-      if (now.stdout.trim() === 'active') throw new Error(`${f.lxc.service} in CT ${f.lxc.ctid} is still active after stop`);
-      evidence.push(`systemctl is-active ${f.lxc.service} → ${now.stdout.trim()}; CT ${f.lxc.ctid} kept`);
+      if (before.active || before.enabled) {
+        await runOk(deps, ct(), cmd.serviceDisableNow(f));
+        evidence.push(`${describeTarget(ct())}: ${cmd.serviceDisableNow(f)} → ok`);
+      } else evidence.push(`${f.lxc.service} in CT ${f.lxc.ctid} is ${before.state} and ${before.boot} already`);
+      const after = await lxcService(f);
+      if (after.active || after.enabled) throw new Error(`${f.lxc.service} in CT ${f.lxc.ctid} is still ${after.state}, ${after.boot} after the cutover`);
+      evidence.push(`systemctl: ${f.lxc.service} ${after.state}, ${after.boot}; CT ${f.lxc.ctid} kept`);
       return { evidence };
     },
   };

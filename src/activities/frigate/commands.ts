@@ -58,4 +58,6 @@ export const tarFromLxc = (f: FrigateInventory, files: string[]): string =>
   `cd ${shellQuote(f.lxc.mediaPath)} && ${shellCommand(['tar', '-cf', '-', '--', ...files])} | base64 -w0`;
 
 export const serviceActive = (f: FrigateInventory): string => shellCommand(['systemctl', 'is-active', f.lxc.service]);
-export const serviceStop = (f: FrigateInventory): string => shellCommand(['systemctl', 'stop', f.lxc.service]);
+export const serviceEnabled = (f: FrigateInventory): string => shellCommand(['systemctl', 'is-enabled', f.lxc.service]);
+/** Stop it and keep it from starting again when the CT boots (both Frigates would record the cameras). */
+export const serviceDisableNow = (f: FrigateInventory): string => shellCommand(['systemctl', 'disable', '--now', f.lxc.service]);
