@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunbookActivities } from '../../src/activities';
-import { approveSignal, rejectSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { approveSignal, phaseReportSignal, rejectSignal, statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { CHANGES, fakeLab } from '../helpers/fake-rejoin';
 import { gateOpen, startTemporal, uniqueId, waitForStatus, workflowBundle } from '../helpers/temporal';
@@ -78,7 +78,12 @@ describe('recovery program with mocked activities', () => {
     const w = world();
     await withWorker(w.acts, async (start) => {
       const h = await start({ node: NODE, soak: '7d' });
-      await waitForStatus(h, (s) => s.phases?.rejoin?.openGate?.step === 'remove-stale-node', 60_000);
+      const waiting = await waitForStatus(h, (s) => s.phases?.rejoin?.openGate?.step === 'remove-stale-node', 60_000);
+      // a phase's reports may arrive out of order: an older one must not hide the open gate
+      const stale = { ...waiting.phases!.rejoin!, state: 'running' as const, openGate: undefined, seq: 1 };
+      await h.signal(phaseReportSignal, stale);
+      const still = await h.query(statusQuery);
+      assert.equal(still.phases?.rejoin?.openGate?.step, 'remove-stale-node', 'the newer report stands');
       await cancelled(h);
       const end = await h.query(statusQuery);
       const evidence = end.steps.find((s) => s.id === 'rejoin')!.evidence.join('\n');
