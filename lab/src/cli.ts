@@ -19,9 +19,10 @@ program
   .description('start a lab in the background; prints its directory and inventory path')
   .option('--dir <dir>', 'state directory', DEFAULT_DIR)
   .option('--iommu-groups <host=N>', 'IOMMU group count of a host (repeatable)', iommu, {})
-  .action(async (o: { dir: string; iommuGroups: Record<string, number> }) => {
+  .option('--rejoined', 'start with a healthy cluster, as after the rejoin (to rehearse Phases 2-4 alone)', false)
+  .action(async (o: { dir: string; iommuGroups: Record<string, number>; rejoined: boolean }) => {
     const t = Date.now();
-    const lab = await Lab.start({ dir: o.dir, iommuGroups: o.iommuGroups, stopOnExit: false });
+    const lab = await Lab.start({ dir: o.dir, iommuGroups: o.iommuGroups, staleNode: !o.rejoined, stopOnExit: false });
     console.log(`lab up in ${((Date.now() - t) / 1000).toFixed(1)} s (subnet ${lab.subnet}.x)`);
     console.log(`dir:       ${lab.dir}`);
     console.log(`inventory: ${lab.inventoryPath}`);
@@ -40,12 +41,26 @@ program
 
 program
   .command('status')
-  .description('etcd members and health, Kubernetes nodes')
+  .description('etcd members and health, Kubernetes nodes, the PBS storage, Frigate, the old LXC')
   .option('--dir <dir>', 'state directory', DEFAULT_DIR)
   .action(async (o: { dir: string }) => {
     if (!fs.existsSync(path.join(o.dir, 'lab.json'))) throw new Error(`no lab in ${o.dir}`);
     const lab = Lab.attach(o.dir);
-    console.log(JSON.stringify({ members: await lab.etcdMembers(), health: await lab.endpointHealth(), nodes: await lab.kubeNodes() }, null, 2));
+    const pbs = lab.pbs.storage();
+    console.log(
+      JSON.stringify(
+        {
+          members: await lab.etcdMembers(),
+          health: await lab.endpointHealth(),
+          nodes: await lab.kubeNodes(),
+          pbsStorage: pbs && { servedBy: pbs.host, server: pbs.props.server, datastore: pbs.props.datastore },
+          frigateDeployments: lab.frigate.deployments().map((d) => `${d.namespace}/${d.name} on ${JSON.stringify(d.nodeSelector)}`),
+          frigateLxc: lab.lxc.container('fun-bedbug', 113)?.status ?? 'destroyed',
+        },
+        null,
+        2,
+      ),
+    );
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
