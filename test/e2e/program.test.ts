@@ -115,3 +115,55 @@ describe('the recovery program on the lab', () => {
     assert.equal(count('install.sh'), 1);
   });
 });
+
+describe('cancelling the program on the lab', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack({ staleNode: false });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('lets the change in flight finish, stops the phase before its next step, and says where it stopped', async () => {
+    const h = await s.start('recoveryProgram', { node: NODE, startAt: 'pbs-migration', requestedBy: 'carol' });
+    const phaseId = `${h.workflowId}/pbs-migration`;
+    const gate = await waitForPhaseGate(h, 'release-datastore');
+    // the pool export will take 4 s: the program is cancelled while the approved change runs
+    s.lab.hangOnce('zpool', 4_000, 'export');
+    await s.env.client.workflow.getHandle(phaseId).signal(approveSignal, { step: 'release-datastore', by: 'alice', digest: gate.digest });
+    await until(() => s.lab.audit().some((e) => e.tool === 'zpool' && e.argv[0] === 'export'), 60_000);
+    await h.cancel();
+    await assert.rejects(h.result(), /cancel/i);
+
+    // the change finished: the pool is exported (nothing half-done), and nothing after it ran
+    assert.equal(s.lab.pbs.disk().pool?.importedOn, null, 'the export completed');
+    assert.equal(s.lab.audit().filter((e) => e.tool === 'zpool' && e.argv[0] === 'export').length, 1);
+    assert.ok(!s.lab.audit().some((e) => e.tool === 'zpool' && e.argv[0] === 'import' && e.change), 'no import ran');
+    const phase = await s.env.client.workflow.getHandle(phaseId).describe();
+    assert.equal(phase.status.name, 'CANCELLED');
+    const st: RunbookStatus = await h.query(statusQuery);
+    assert.equal(st.state, 'cancelled');
+    const said = st.steps.find((x) => x.id === 'pbs-migration')!.evidence.join('\n');
+    assert.match(said, new RegExp(`pbs-migration ${phaseId} cancelled at .*done: .*release-datastore`), said);
+    assert.equal(st.steps.find((x) => x.id === 'frigate-migration')?.state, 'pending', 'no later phase started');
+  });
+
+  async function waitForPhaseGate(h: WorkflowHandle, step: string) {
+    let gate: NonNullable<NonNullable<RunbookStatus['phases']>[string]['openGate']> | undefined;
+    await until(async () => {
+      const st: RunbookStatus = await h.query(statusQuery);
+      gate = Object.values(st.phases ?? {}).find((p) => p.openGate?.step === step)?.openGate;
+      return gate !== undefined;
+    }, 120_000);
+    return gate!;
+  }
+});
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
