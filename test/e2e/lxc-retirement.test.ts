@@ -54,6 +54,17 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
   });
 
+  it('an unhealthy Frigate pauses the soak; a rejection stops the run before any change', async () => {
+    const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
+    const st = await waitForStatus(h, gateOpen('frigate-healthy'), 60_000);
+    assert.match(st.openGate!.instructions, /failed.*NOT|NOT.*failed|failed/s);
+    await h.executeUpdate(decideUpdate, { args: [{ step: 'frigate-healthy', by: 'bob', decision: 'reject', comment: 'Frigate in K3s is down' }] });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'rejected', result.summary);
+    assert.deepEqual(changes(), [], 'no vzdump, no stop, no destroy');
+    assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
+  });
+
   it('soak (failed checks asked about), backup, archive check, stop, grace, destroy: each once', async () => {
     const before = ctArchives();
     const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
