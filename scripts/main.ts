@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     cleanups.unshift(() => exec.close(), () => connection.close());
     console.log(`worker polling task queue "${TASK_QUEUE}". Start a rejoin from the Web UI (workflow type k3sRejoin,`);
     console.log(`input {"node": "k3s-vm-still-fawn"}) or: ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn`);
+    console.log(`The whole plan (rejoin, soak, PBS, Frigate, LXC retirement), rehearsed with a 2-minute soak:`);
+    console.log(`  ./bin/runbook start recovery-program --node k3s-vm-still-fawn --input '{"soak": "2m", "checkEvery": "1m", "rehearsal": true}'`);
     if (interrupted) return;
     workerRunning = true;
     await worker.run(); // until SIGINT/SIGTERM
