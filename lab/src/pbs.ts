@@ -169,6 +169,12 @@ export class LabPbs {
     return (this.disk(byId).chunkStore?.snapshots ?? []).map((s) => ({ type: s.type, id: s.id, time: s.time, verified: s.verification?.state === 'ok' }));
   }
 
+  /** The PVE storage's password (/etc/pve/priv/storage/<id>.pw), for tests that search for leaks. */
+  password(id = PBS_STORAGE): string | null {
+    const f = lib.passwordFile(this.dir, id);
+    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim() : null;
+  }
+
   /** The PVE storage entry (storage.cfg), whether its password file exists, and the host whose PBS serves it. */
   storage(id = PBS_STORAGE): { type: string; props: Record<string, string>; hasPassword: boolean; host: string | null } | null {
     const s = lib.readSections(this.dir, 'storage.cfg').find((x) => x.id === id);

@@ -66,6 +66,8 @@ export function labSecrets(lab: Lab): Secret[] {
     { name: 'PEM private key header', value: 'PRIVATE KEY-----' },
     ...keyMaterial(lab.clientKeyPath, 'client ssh key'),
   ];
+  const pbsPassword = lab.pbs.password();
+  if (pbsPassword) secrets.push({ name: 'PBS storage password', value: pbsPassword });
   const hostsDir = path.join(lab.dir, 'hosts');
   for (const host of fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : []) {
     secrets.push(...keyMaterial(path.join(hostsDir, host, 'ssh_host_ed25519_key'), `host key of ${host}`));
