@@ -2,7 +2,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Inventory, K3sNode } from '../inventory/schema';
+import { describeTarget } from './exec/targets';
 import type { CommandResult, Executor, RunOptions, Target } from './exec/types';
+
+// one wording for a target in plans and errors ("still-fawn VM 108"), from the exec layer
+export { describeTarget };
 
 export interface ActivityDeps {
   inventory: Inventory;
@@ -37,11 +41,6 @@ export function activityRunOptions(extra: RunOptions = {}): RunOptions {
   }
 }
 
-export function describeTarget(t: Target): string {
-  if (t.kind === 'vm') return `${t.host} VM ${t.vmid}`;
-  if (t.kind === 'lxc') return `${t.host} CT ${t.ctid}`;
-  return t.host;
-}
 
 /** Runs a script and insists on exit 0; the error names the target and quotes stderr. */
 export async function runOk(deps: ActivityDeps, target: Target, script: string, extra: RunOptions = {}): Promise<CommandResult> {

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Lab } from '../../lab/src';
 import { approveSignal, statusQuery } from '../../src/workflows/runbook/messages';
-import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
+import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { DevServerProcess } from '../helpers/dev-server-process';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
-import { uniqueId } from '../helpers/temporal';
+import { uniqueId, until, waitForStatus } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
 
@@ -117,7 +117,7 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
     lab.hangOnce('etcdctl', 600_000, 'member list'); // cluster-health's first read never returns
     const t0 = Date.now();
     const h = await client.workflow.start('k3sRejoin', { taskQueue, workflowId: uniqueId('rejoin'), args: [{ node: NODE, dryRun: true }] });
-    await waitStatus(client, h, (s) => s.steps.find((x) => x.id === 'cluster-health')?.state === 'done', 240_000);
+    await waitForStatus(h, (s) => s.steps.find((x) => x.id === 'cluster-health')?.state === 'done', 240_000, client);
     const hungCommandMs = Date.now() - t0;
     // the worker itself hangs (SIGSTOP) in the middle of cluster-version; a second worker takes over
     lab.hangOnce('kubectl', 5_000, 'get nodes');
@@ -187,25 +187,4 @@ function approveAll(client: Client, h: WorkflowHandle): { stop(): void } {
   return { stop: () => (stopped = true) };
 }
 
-async function waitStatus(client: Client, h: WorkflowHandle, pred: (s: RunbookStatus) => boolean, timeoutMs: number): Promise<RunbookStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunbookStatus | undefined;
-  for (;;) {
-    try {
-      last = await client.withDeadline(Date.now() + 3_000, () => h.query(statusQuery));
-      if (pred(last)) return last;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`status condition not met in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-async function until(pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

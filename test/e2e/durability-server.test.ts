@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Lab } from '../../lab/src';
-import { approveSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { approveSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { DevServerProcess } from '../helpers/dev-server-process';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
-import { uniqueId } from '../helpers/temporal';
+import { uniqueId, until, waitForStatus } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
 
@@ -49,7 +49,7 @@ describe('durability: Temporal server restarts during a rejoin', () => {
       await server!.restart(1_000);
       restarts.push({ at, downMs: Date.now() - t });
     };
-    const status = (pred: (s: RunbookStatus) => boolean, timeoutMs = 180_000) => waitStatus(client, h, pred, timeoutMs);
+    const status = (pred: (s: RunbookStatus) => boolean, timeoutMs = 180_000) => waitForStatus(h, pred, timeoutMs, client);
 
     // 1. during a check: every session 1.5 s slower, so cluster-health is mid-activity
     lab!.delaySessions(1_500);
@@ -97,25 +97,4 @@ describe('durability: Temporal server restarts during a rejoin', () => {
   });
 });
 
-async function waitStatus(client: Client, h: WorkflowHandle, pred: (s: RunbookStatus) => boolean, timeoutMs: number): Promise<RunbookStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunbookStatus | undefined;
-  for (;;) {
-    try {
-      last = await client.withDeadline(Date.now() + 3_000, () => h.query(statusQuery));
-      if (pred(last)) return last;
-    } catch {
-      // server restarting, or no workflow task yet
-    }
-    if (Date.now() > deadline) throw new Error(`status condition not met in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function until(pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

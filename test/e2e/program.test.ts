@@ -8,6 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
+import { until } from '../helpers/temporal';
 import { approveSignal, decideUpdate, doneSignal, statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_DISK, PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
@@ -159,11 +160,3 @@ describe('cancelling the program on the lab', () => {
     return gate!;
   }
 });
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

@@ -8,17 +8,8 @@ import { Connection } from '@temporalio/client';
 import { resolveTemporalCli } from '../../src/shared/temporal-cli';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/workflows/runbook/search-attributes';
 import { freePort } from './temporal';
+import { trackChild } from './children';
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
 
 export class DevServerProcess {
   private child: ChildProcess | undefined;
@@ -68,11 +59,10 @@ export class DevServerProcess {
     ];
     const child = spawn(this.cli, args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
-    live.add(child);
+    trackChild(child);
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
-        live.delete(child);
         if (this.child === child) this.child = undefined;
         resolve();
       }),

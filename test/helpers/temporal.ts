@@ -2,7 +2,7 @@
 // with the project's search attributes registered, and one workflow bundle shared by every worker.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import net from 'node:net';
 import path from 'node:path';
 import { temporalExecutable } from '../../src/shared/temporal-cli';
@@ -56,17 +56,21 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** Polls the status query until `pred` holds (the run reached a gate, a step, an end). */
+/**
+ * Polls the status query until `pred` holds (the run reached a gate, a step, an end). With `client`,
+ * each query gets a 3 s deadline of its own (while a server restarts, a query would hang otherwise).
+ */
 export async function waitForStatus(
   handle: WorkflowHandle,
   pred: (s: RunbookStatus) => boolean,
   timeoutMs = 60_000,
+  client?: Client,
 ): Promise<RunbookStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: RunbookStatus | undefined;
   for (;;) {
     try {
-      last = await handle.query(statusQuery);
+      last = await (client ? client.withDeadline(Date.now() + 3_000, () => handle.query(statusQuery)) : handle.query(statusQuery));
       if (pred(last)) return last;
     } catch {
       // the first workflow task may not have run yet
@@ -75,6 +79,15 @@ export async function waitForStatus(
       throw new Error(`status condition not met in ${timeoutMs} ms; last status: ${JSON.stringify(last, null, 1)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls `pred` (sync or async) every `everyMs` until it holds. */
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -1,22 +1,13 @@
 // The real worker (src/worker.ts) as a child process, so a test can SIGKILL it for real.
 // Configured the way an operator configures it: RUNBOOK_INVENTORY, RUNBOOK_TASK_QUEUE, TEMPORAL_ADDRESS.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { workflowBundle } from './temporal';
+import { trackChild } from './children';
 
 const ROOT = path.join(__dirname, '..', '..');
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
 
 let bundleFile: Promise<string> | undefined;
 /** The workflow bundle written once to a file, handed to every worker as RUNBOOK_WORKFLOW_BUNDLE (start-up ~3 s, not ~5.5 s). */
@@ -65,12 +56,11 @@ export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<Wo
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
-  live.add(child);
+  trackChild(child);
   let running = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       running = false;
-      live.delete(child);
       resolve({ code, signal });
     }),
   );

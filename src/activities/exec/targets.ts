@@ -30,14 +30,14 @@ export function buildCommand(target: Target, script: string, timeoutMs = DEFAULT
   }
 }
 
-/** Human label for messages: `still-fawn`, `still-fawn vm 108`, `fun-bedbug ct 113`. */
+/** Human label for plans and messages: `still-fawn`, `still-fawn VM 108`, `fun-bedbug CT 113`. */
 export function describeTarget(target: Target): string {
   switch (target.kind) {
     case 'host':
       return target.host;
     case 'vm':
-      return `${target.host} vm ${target.vmid}`;
+      return `${target.host} VM ${target.vmid}`;
     case 'lxc':
-      return `${target.host} ct ${target.ctid}`;
+      return `${target.host} CT ${target.ctid}`;
   }
 }
