@@ -1,7 +1,8 @@
 // The full worker crash matrix (issue 5, item 1): `npm run test:crash-full`.
 // One dev server; per scenario an uninterrupted baseline run; then for every step of every runbook
 // × {during, after} a run on a fresh lab whose worker process is SIGKILLed there and replaced.
-// Options: --only <substring of a point id>, --sample N [--seed S], --concurrency N (default 2),
+// Options: --only <substring of a point id>[,<another>…] (e.g. `pbs-migration/`, `lxc-retirement/backup/`),
+// --sample N [--seed S], --concurrency N (default 2),
 // --out <dir> (default .data/crash-matrix: results.json + worker logs). Exit 1 if any point fails.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,8 @@ async function main(): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   const concurrency = Number(arg('concurrency') ?? 2);
   let points = crashPoints();
-  if (arg('only')) points = points.filter((p) => p.id.includes(arg('only')!));
+  const only = arg('only')?.split(',').filter(Boolean);
+  if (only) points = points.filter((p) => only.some((o) => p.id.includes(o)));
   if (arg('sample')) points = samplePoints(points, Number(arg('sample')), Number(arg('seed') ?? Math.floor(Date.now() / 86_400_000)));
   const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
   log(`${points.length} kill points, concurrency ${concurrency}, results in ${outDir}`);
@@ -42,13 +44,14 @@ async function main(): Promise<number> {
     await workflowBundleFile();
     const ctx = { client, temporalAddress: server.address, logDir: outDir, slowMs: 800, log };
 
-    // baselines: every scenario that some point may need
+    // baselines: every scenario of the runbooks the chosen points belong to
     const baselines = new Map<string, RunRecord>();
-    const scenarios = RUNBOOKS.flatMap((rb) => rb.scenarios.map((sc) => ({ rb, sc })));
+    const scenarios = RUNBOOKS.filter((rb) => points.some((p) => p.runbook === rb.name)).flatMap((rb) => rb.scenarios.map((sc) => ({ rb, sc })));
     await pool(scenarios, concurrency, async ({ rb, sc }) => {
       const rec = await runWithKill(ctx, rb, sc);
       baselines.set(`${rb.name}/${sc.name}`, rec);
       log(`baseline ${rb.name} (${sc.name}): ${rec.endState?.outcome ?? rec.error} in ${(rec.totalMs / 1000).toFixed(1)} s, ${rec.changes.length} destructive commands`);
+      log(`  end state ${JSON.stringify(rec.endState)}\n  changes:\n    ${rec.changes.join('\n    ')}`);
     });
     for (const b of baselines.values()) {
       if (b.error || b.endState?.outcome !== 'completed') throw new Error(`baseline failed: ${JSON.stringify(b)}`);
@@ -78,6 +81,12 @@ async function main(): Promise<number> {
       survived,
       duplicates,
       confirmed: results.filter((r) => r.rec.confirmed).length,
+      byRunbook: Object.fromEntries(
+        [...new Set(results.map((r) => r.point.runbook))].map((name) => {
+          const mine = results.filter((r) => r.point.runbook === name);
+          return [name, { tried: mine.length, survived: mine.filter((r) => r.verdict.ok).length, duplicates: mine.reduce((n, r) => n + r.verdict.duplicates.length, 0) }];
+        }),
+      ),
       unreachable: plan.unreachable.map((u) => u.id),
       baselines: [...baselines.entries()].map(([k, b]) => ({ scenario: k, ms: b.totalMs, changes: b.changes })),
       points: results.map((r) => ({
@@ -97,6 +106,7 @@ async function main(): Promise<number> {
       `kill points survived ${survived}/${results.length} (${summary.confirmed} landed exactly where meant), ` +
         `duplicate destructive commands ${duplicates}, unreachable ${plan.unreachable.length}, wall ${(summary.wallMs / 60_000).toFixed(1)} min`,
     );
+    for (const [name, r] of Object.entries(summary.byRunbook)) log(`  ${name}: survived ${r.survived}/${r.tried}, duplicate destructive commands ${r.duplicates}`);
     return survived === results.length && plan.unreachable.length === 0 ? 0 : 1;
   } finally {
     await stopAll();

@@ -1,18 +1,20 @@
 // Issue 5, item 1 (the CI sample): kill points drawn from every runbook's step list (step × {during its
-// activity, right after it completed}); for each, a rejoin on a fresh lab whose worker process is
+// activity, right after it completed}); for each, a run on a fresh lab whose worker process is
 // SIGKILLed there and replaced must end as the uninterrupted baseline run did, with no destructive
 // command in the audit log more often than in the baseline. The sample rotates daily (CRASH_SAMPLE_SEED
-// to pin it, CRASH_SAMPLE for its size, default 3); `npm run test:crash-full` runs every point.
+// to pin it): CRASH_SAMPLE points of the rejoin (default 3) and CRASH_SAMPLE_OTHERS of every other
+// runbook (default 1, a change step's "during" first); `npm run test:crash-full` runs every point.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DevServerProcess } from '../helpers/dev-server-process';
 import {
-  RUNBOOKS, compareToBaseline, crashPoints, planMatrix, pool, runWithKill, samplePoints, tmpLogDir, type RunRecord,
+  RUNBOOKS, compareToBaseline, crashPoints, planMatrix, pool, runWithKill, samplePoints, tmpLogDir,
 } from '../helpers/crash-points';
 
 const SIZE = Number(process.env.CRASH_SAMPLE ?? 3);
+const SIZE_OTHERS = Number(process.env.CRASH_SAMPLE_OTHERS ?? 1);
 const SEED = Number(process.env.CRASH_SAMPLE_SEED ?? Math.floor(Date.now() / 86_400_000));
 
 describe('durability: worker SIGKILL at sampled kill points', () => {
@@ -39,18 +41,20 @@ describe('durability: worker SIGKILL at sampled kill points', () => {
     }
   });
 
-  it(`a sample of ${SIZE} kill points (seed ${SEED}) ends as the uninterrupted run, no destructive command twice`, async () => {
+  it(`a sample of kill points (seed ${SEED}: ${SIZE} of the rejoin, ${SIZE_OTHERS} of each other runbook) ends as the uninterrupted run, no destructive command twice`, async () => {
     const client = new Client({ connection: connection! });
     const ctx = { client, temporalAddress: server!.address, logDir, slowMs: 800, log: (l: string) => console.log(l) };
-    const rb = RUNBOOKS[0]!;
-    const scenario = rb.scenarios[0]!;
-    // The sample stays in the first scenario (the seed's stale node); the full matrix adds VT-d off.
-    const base: RunRecord = await runWithKill(ctx, rb, scenario);
-    assert.equal(base.endState?.outcome, 'completed', JSON.stringify(base));
-    const runnable = planMatrix(crashPoints([rb]), new Map([[`${rb.name}/${scenario.name}`, base]])).runs.map((r) => r.point);
-    const sample = samplePoints(runnable, SIZE, SEED);
-    const results = await pool(sample, 2, (point) => runWithKill(ctx, rb, scenario, point));
-    const report = results.map((r) => ({ r, v: compareToBaseline(r, base) }));
+    // Each runbook's sample stays in its first scenario (the rejoin: the seed's stale node; the full matrix adds VT-d off).
+    const chosen = RUNBOOKS.map((rb, i) => ({ rb, scenario: rb.scenarios[0]!, size: i === 0 ? SIZE : SIZE_OTHERS })).filter((x) => x.size > 0);
+    const bases = await pool(chosen, 2, ({ rb, scenario }) => runWithKill(ctx, rb, scenario));
+    for (const base of bases) assert.equal(base.endState?.outcome, 'completed', JSON.stringify(base));
+    const runs = chosen.flatMap(({ rb, scenario, size }, i) => {
+      const key = `${rb.name}/${scenario.name}`;
+      const runnable = planMatrix(crashPoints([rb]), new Map([[key, bases[i]!]])).runs.map((r) => r.point);
+      return samplePoints(runnable, size, SEED).map((point) => ({ rb, scenario, point, base: bases[i]! }));
+    });
+    const results = await pool(runs, 2, ({ rb, scenario, point }) => runWithKill(ctx, rb, scenario, point));
+    const report = results.map((r, i) => ({ r, v: compareToBaseline(r, runs[i]!.base) }));
     for (const { r, v } of report) {
       console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${r.point} killed in ${r.killedActivity} (${r.confirmed ? 'confirmed' : 'unconfirmed'}), run ${r.totalMs} ms`);
     }

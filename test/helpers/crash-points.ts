@@ -1,15 +1,21 @@
 // The worker crash matrix (issue 5, item 1): kill points generated from the runbooks' step lists
 // (every step × {during its activity, right after it completed}), and the driver that runs one
-// rejoin on a fresh lab with a real worker process, approves its gates as an operator would,
-// SIGKILLs the worker at the kill point, starts a new one, and reads the end state and the audit log.
+// runbook on a fresh lab with a real worker process, approves its gates and does its manual steps as an
+// operator would, SIGKILLs the worker at the kill point, starts a new one, and reads the end state and
+// the audit log. Runbooks: k3s-rejoin, pbs-migration, lxc-retirement, frigate-migration.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Lab, type LabOptions } from '../../lab/src';
+import { PBS_DISK, PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
+import { FRIGATE_CT } from '../../lab/src/lxc';
 import { K3S_REJOIN_STEPS } from '../../src/workflows/k3s-rejoin';
+import { PBS_MIGRATION_STEPS } from '../../src/workflows/pbs-migration';
+import { LXC_RETIREMENT_STEPS } from '../../src/workflows/lxc-retirement';
+import { FRIGATE_MIGRATION_STEPS } from '../../src/workflows/frigate-migration';
 import type { StepDef } from '../../src/workflows/runbook/runbook';
-import { approveSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { approveSignal, doneSignal, statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus, StepKind } from '../../src/workflows/runbook/types';
 import { uniqueId } from './temporal';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
@@ -29,9 +35,15 @@ export interface Scenario {
   name: string;
   labOptions: LabOptions;
   input: Record<string, unknown>;
-  /** What the operator does at a manual step (enable VT-d in the BIOS and reboot the host). */
-  manual?: Record<string, (lab: Lab) => Promise<void>>;
+  /**
+   * What the operator does at a manual step (enable VT-d in the BIOS and reboot the host; move the disk
+   * and say `done`): `done()` sends the `done` signal for that step on the run.
+   */
+  manual?: Record<string, (lab: Lab, done: () => Promise<void>) => Promise<void>>;
 }
+
+/** The lab's state a runbook is judged by (JSON-comparable, nothing that differs between labs). */
+export type LabState = Record<string, unknown>;
 
 export interface RunbookUnderTest {
   name: string;
@@ -39,9 +51,15 @@ export interface RunbookUnderTest {
   steps: StepDef[];
   /** The first scenario whose uninterrupted run executes a step is the one its kill points use. */
   scenarios: Scenario[];
+  /** Read before the run starts (e.g. the stale member's id, the snapshot list), handed to `endState`. */
+  before?: (lab: Lab) => Promise<unknown>;
+  /** The end state after the run, compared with the baseline's. */
+  endState: (lab: Lab, before: unknown) => Promise<LabState>;
 }
 
 const NODE = 'k3s-vm-still-fawn';
+const CT = FRIGATE_CT.ctid;
+const ctArchives = (lab: Lab) => lab.pbs.snapshots().filter((x) => x.type === 'ct' && x.id === String(CT)).map((x) => x.time);
 
 export const RUNBOOKS: RunbookUnderTest[] = [
   {
@@ -57,6 +75,93 @@ export const RUNBOOKS: RunbookUnderTest[] = [
         manual: { 'enable-vtd': (lab) => lab.reboot('still-fawn', { downMs: 3_000, iommuGroups: 24 }) },
       },
     ],
+    before: async (lab) => (await lab.etcdMembers()).find((m) => m.name.startsWith(`${NODE}-`))?.id,
+    endState: async (lab, staleId) => {
+      const [members, health, nodes] = await Promise.all([lab.etcdMembers(), lab.endpointHealth(), lab.kubeNodes()]);
+      return {
+        etcdMembers: members.map((m) => `${m.name.replace(/-[0-9a-f]{8}$/, '-*')}${m.isLearner ? ' (learner)' : ''}`).sort(),
+        staleMemberGone: staleId !== undefined && !members.some((m) => m.id === staleId),
+        healthyEndpoints: `${health.filter((h) => h.health).length}/${health.length}`,
+        kubeNodes: nodes.map((n) => `${n.name}=${n.ready}`).sort(),
+      };
+    },
+  },
+  {
+    name: 'pbs-migration',
+    workflowType: 'pbsMigration',
+    steps: PBS_MIGRATION_STEPS,
+    scenarios: [
+      {
+        name: 'datastore pumped-piglet → still-fawn',
+        labOptions: { staleNode: false },
+        input: {},
+        manual: {
+          'move-disk': async (lab, done) => {
+            if (lab.pbs.disk(PBS_DISK).attachedTo !== PBS_TO) lab.pbs.moveDisk(PBS_DISK, PBS_TO);
+            await done();
+          },
+        },
+      },
+    ],
+    // snapshot times are relative to the lab's start: compare the list with the one before the run
+    before: async (lab) => JSON.stringify(lab.pbs.snapshots()),
+    endState: async (lab, snapshotsBefore) => {
+      const storage = lab.pbs.storage(PBS_STORAGE);
+      const disk = lab.pbs.disk(PBS_DISK);
+      let snapshots: string;
+      try {
+        const now = lab.pbs.snapshots();
+        snapshots = `${now.length} snapshots, ${JSON.stringify(now) === snapshotsBefore ? 'same as before the run' : 'NOT the list before the run'}`;
+      } catch (err) {
+        snapshots = `unreadable: ${rootMessage(err)}`;
+      }
+      return {
+        storageServedBy: storage?.host ?? null,
+        storagePointsAtServer: storage?.props.server === lab.info.hosts[storage?.host ?? '']?.address,
+        storageFingerprintMatches: storage?.host ? storage.props.fingerprint === lab.pbs.fingerprint(storage.host) : false,
+        storageHasPassword: storage?.hasPassword ?? false,
+        snapshots,
+        pool: { attachedTo: disk.attachedTo, importedOn: disk.pool?.importedOn ?? null },
+        datastores: Object.fromEntries(Object.keys(lab.info.hosts).sort().map((h) => [h, lab.pbs.datastores(h).map((d) => `${d.name}:${d.path}${d['maintenance-mode'] ? ` (${d['maintenance-mode']})` : ''}`)])),
+        backupJobs: lab.pbs.backupJobs().map((j) => `${j.storage}:${j.enabled ? 'enabled' : 'disabled'}`).sort(),
+      };
+    },
+  },
+  {
+    name: 'lxc-retirement',
+    workflowType: 'lxcRetirement',
+    steps: LXC_RETIREMENT_STEPS,
+    scenarios: [
+      // Frigate in K3s is not deployed here (no Phase 3), so each soak check fails and asks: approved.
+      { name: 'CT 113 running, lab durations', labOptions: { staleNode: false }, input: { healthyFor: '2s', checkEvery: '1s', grace: '1s' } },
+    ],
+    before: async (lab) => ctArchives(lab),
+    endState: async (lab, archivesBefore) => {
+      const after = ctArchives(lab);
+      return {
+        ctExists: lab.lxc.exists(CT),
+        ctStatus: lab.lxc.container(FRIGATE_CT.host, CT)?.status ?? null,
+        ct113Archives: after.length,
+        newCt113Archives: after.filter((t) => !(archivesBefore as string[]).includes(t)).length,
+      };
+    },
+  },
+  {
+    name: 'frigate-migration',
+    workflowType: 'frigateMigration',
+    steps: FRIGATE_MIGRATION_STEPS,
+    scenarios: [{ name: 'Frigate LXC → K3s on still-fawn', labOptions: { staleNode: false }, input: {} }],
+    endState: async (lab) => {
+      const ct = lab.lxc.container(FRIGATE_CT.host, CT);
+      return {
+        deployments: lab.frigate.deployments().map((d) => `${d.namespace}/${d.name} on ${JSON.stringify(d.nodeSelector)}`).sort(),
+        frigateLabel: lab.frigate.nodeLabels(NODE)['homelab/frigate'] ?? null,
+        lxcFrigateUnit: ct?.units.frigate ?? null,
+        lxcFrigateEnabled: lab.lxc.enabledUnits(CT).includes('frigate.service'),
+        ctStatus: ct?.status ?? null,
+        recordingsOnNode: Object.keys(lab.frigate.k3sFiles()).filter((f) => f.startsWith('media/recordings/')).length,
+      };
+    },
   },
 ];
 
@@ -87,14 +192,8 @@ export function samplePoints(points: CrashPoint[], n: number, seed: number): Cra
   return out;
 }
 
-export interface EndState {
-  outcome: string;
-  steps: string[];
-  etcdMembers: string[];
-  staleMemberGone: boolean;
-  healthyEndpoints: string;
-  kubeNodes: string[];
-}
+/** The run's outcome and every step's final state, then the runbook's own `endState(lab)` fields. */
+export type EndState = { outcome: string; steps: string[] } & LabState;
 
 export interface RunRecord {
   runbook: string;
@@ -127,6 +226,9 @@ export interface DriverContext {
 }
 
 const STARTED = 2; // PENDING_ACTIVITY_STATE_STARTED
+/** The lab's approvers, in the order the harness uses them. */
+const APPROVERS = ['alice', 'bob', 'carol'];
+const DURABLE_WAITS: StepKind[] = ['manual', 'wait', 'soak'];
 
 /** One run of `rb` under `scenario`, with the worker killed at `point` (none: the uninterrupted baseline). */
 export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scenario: Scenario, point?: CrashPoint): Promise<RunRecord> {
@@ -140,7 +242,7 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
   try {
     lab = await Lab.start(scenario.labOptions);
     log(`${label}: lab up in ${Date.now() - t0} ms`);
-    const staleId = (await lab.etcdMembers()).find((m) => m.name.startsWith(`${NODE}-`))?.id;
+    const before = await rb.before?.(lab);
     const taskQueue = uniqueId('crash');
     const logFile = path.join(ctx.logDir, `${(point?.id ?? `baseline-${scenario.name}`).replace(/[^A-Za-z0-9._-]+/g, '_')}.worker.log`);
     const startWorker = async () => {
@@ -160,9 +262,11 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
     const targetIdx = point ? rb.steps.findIndex((s) => s.id === point.step) : -1;
     const decided = new Set<string>();
     const acted = new Set<string>();
+    const done = (step: string) => () => handle.signal(doneSignal, { step, by: 'bob', comment: 'crash matrix: done' });
     let killed = false;
     let slowed = false;
     let seen: { id: string; type: string } | undefined;
+    let idlePolls = 0;
     let killAt = 0;
     const deadline = Date.now() + 15 * 60_000;
     while (!ended) {
@@ -172,16 +276,18 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
       if (st) {
         const gate = st.openGate;
         if (gate?.kind === 'approval') {
-          const key = `${gate.step}@${gate.since}`;
-          if (!decided.has(key)) {
+          // one approval per approver; a gate needing two (a point of no return) gets a second, distinct one
+          const key = `${gate.step}@${gate.since}#${gate.approvedBy.length}`;
+          const by = APPROVERS.find((a) => !gate.approvedBy.includes(a) && a !== st.requestedBy);
+          if (!decided.has(key) && by) {
             decided.add(key);
-            await handle.signal(approveSignal, { step: gate.step, by: 'alice', digest: gate.digest, comment: 'crash matrix' });
+            await handle.signal(approveSignal, { step: gate.step, by, digest: gate.digest, comment: 'crash matrix' });
           }
-        } else if (gate?.kind === 'manual' && !acted.has(gate.step) && scenario.manual?.[gate.step]) {
+        } else if (gate?.kind === 'manual' && !acted.has(`${gate.step}@${gate.since}`) && scenario.manual?.[gate.step]) {
           // when "during" this manual step is the kill target, the operator acts only after the kill
           if (!point || point.step !== gate.step || point.when !== 'during' || killed) {
-            acted.add(gate.step);
-            background.push(scenario.manual[gate.step]!(lab));
+            acted.add(`${gate.step}@${gate.since}`);
+            background.push(scenario.manual[gate.step]!(lab, done(gate.step)));
           }
         }
         const cur = rb.steps.findIndex((s) => s.id === st.currentStep);
@@ -194,20 +300,24 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
         const step = st?.steps.find((s) => s.id === point.step);
         const pending = await pendingActivities(ctx.client, handle);
         const started = pending?.find((p) => p.state === STARTED);
-        const active = step && (step.state === 'running' || (step.state === 'waiting' && step.kind === 'manual'));
+        const active = step && (step.state === 'running' || (step.state === 'waiting' && (step.kind === 'manual' || step.kind === 'soak')));
         if (active && started && !seen) seen = { id: started.id, type: started.type };
+        // A manual step without a watcher, a timer or a soak between checks waits with no activity at all:
+        // "during" is then a kill in that durable wait (two polls in a row with nothing pending).
+        const waitsDurably = active && DURABLE_WAITS.includes(step.kind) && pending !== undefined && pending.length === 0;
+        idlePolls = waitsDurably ? idlePolls + 1 : 0;
         const fire =
           point.when === 'during'
-            ? seen !== undefined && started?.id === seen.id
+            ? (seen !== undefined && started?.id === seen.id) || (seen === undefined && idlePolls >= 2)
             : step?.state === 'done' || (seen !== undefined && pending !== undefined && !pending.some((p) => p.id === seen!.id));
         if (fire) {
           await worker.kill();
           killed = true;
           killAt = Date.now();
           rec.killedAfterMs = killAt - t0;
-          rec.killedActivity = seen?.type;
+          rec.killedActivity = seen?.type ?? (idlePolls >= 2 ? `(durable wait of ${point.step})` : undefined);
           lab.delaySessions(0);
-          log(`${label}: SIGKILL worker ${worker.pid} (${seen?.type ?? 'activity not seen'}); new worker`);
+          log(`${label}: SIGKILL worker ${worker.pid} (${rec.killedActivity ?? 'activity not seen'}); new worker`);
           worker = await startWorker();
           continue;
         }
@@ -226,15 +336,7 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
       rec.stepMs = Object.fromEntries(
         r.steps.filter((s) => s.startedAt && s.endedAt).map((s) => [s.id, Date.parse(s.endedAt!) - Date.parse(s.startedAt!)]),
       );
-      const [members, health, nodes] = await Promise.all([lab.etcdMembers(), lab.endpointHealth(), lab.kubeNodes()]);
-      rec.endState = {
-        outcome: r.outcome,
-        steps: r.steps.map((s) => `${s.id}:${s.state}`),
-        etcdMembers: members.map((m) => `${m.name.replace(/-[0-9a-f]{8}$/, '-*')}${m.isLearner ? ' (learner)' : ''}`).sort(),
-        staleMemberGone: staleId !== undefined && !members.some((m) => m.id === staleId),
-        healthyEndpoints: `${health.filter((h) => h.health).length}/${health.length}`,
-        kubeNodes: nodes.map((n) => `${n.name}=${n.ready}`).sort(),
-      };
+      rec.endState = { outcome: r.outcome, steps: r.steps.map((s) => `${s.id}:${s.state}`), ...(await rb.endState(lab, before)) };
     }
     rec.changes = normalizedChanges(lab);
     if (point && seen) rec.confirmed = await confirmKill(handle, seen.id, point.when);
@@ -250,7 +352,7 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
   return rec;
 }
 
-/** Destructive commands of the audit log, with what differs between labs (IDs, addresses, paths) masked. */
+/** Destructive commands of the audit log, with what differs between labs (IDs, addresses, fingerprints, times) masked. */
 function normalizedChanges(lab: Lab): string[] {
   const subnet = lab.subnet;
   return lab
@@ -259,6 +361,8 @@ function normalizedChanges(lab: Lab): string[] {
     .map((e) =>
       `${e.host ?? '-'}${e.vmid ? `/${e.vmid}` : ''} ${e.tool} ${e.argv.join(' ')}`
         .split(subnet).join('<subnet>')
+        .replace(/\b[0-9a-f]{2}(?::[0-9a-f]{2}){31}\b/g, '<fingerprint>') // each lab's PBS has its own certificate
+        .replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g, '<time>') // vzdump/snapshot times
         .replace(/\b[0-9a-f]{14,16}\b/g, '<id>')
         .replace(/-[0-9a-f]{8}\b/g, '-<hex>'),
     );

@@ -75,7 +75,15 @@ export function frigateActivities(deps: ActivityDeps) {
   const vm = (): Target => nodeRef(inv, frigate().node).target;
   const ct = (): Target => ({ kind: 'lxc', host: frigate().lxc.host, ctid: frigate().lxc.ctid });
 
-  /** The LXC's Frigate service: running now? started when the CT boots? */
+  /** Is the Deployment of `manifest` missing, different from it, or already the same? */
+  async function deploymentAction(f: FrigateInventory, manifest: ReturnType<typeof frigateManifest>): Promise<DeployFacts['action']> {
+    const cur = await deps.exec.run(vm(), cmd.kubectlGet(f, 'deployment', f.name), activityRunOptions());
+    if (cur.exitCode !== 0) return 'create';
+    const want = (manifest.items as Array<{ kind: string; spec?: unknown }>).find((i) => i.kind === 'Deployment')!.spec;
+    return JSON.stringify((JSON.parse(cur.stdout) as { spec: unknown }).spec) === JSON.stringify(want) ? 'none' : 'update';
+  }
+
+    /** The LXC's Frigate service: running now? started when the CT boots? */
   async function lxcService(f: FrigateInventory) {
     const active = (await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions())).stdout.trim();
     const enabled = (await deps.exec.run(ct(), cmd.serviceEnabled(f), activityRunOptions())).stdout.trim();
@@ -314,9 +322,7 @@ export function frigateActivities(deps: ActivityDeps) {
       const manifest = frigateManifest(f);
       const manifestJson = JSON.stringify(manifest);
       const manifestDigest = sha(manifestJson).slice(0, 12);
-      const cur = await deps.exec.run(vm(), cmd.kubectlGet(f, 'deployment', f.name), activityRunOptions());
-      const want = (manifest.items as Array<{ kind: string; spec?: unknown }>).find((i) => i.kind === 'Deployment')!.spec;
-      const action: DeployFacts['action'] = cur.exitCode !== 0 ? 'create' : JSON.stringify((JSON.parse(cur.stdout) as { spec: unknown }).spec) === JSON.stringify(want) ? 'none' : 'update';
+      const action = await deploymentAction(f, manifest);
       const plan = planOf(describeTarget(vm()), [cmd.applyManifestShown(manifestDigest)], {
         deployment: `${f.namespace}/${f.name} (${action})`,
         image: f.image,
@@ -328,11 +334,16 @@ export function frigateActivities(deps: ActivityDeps) {
       return { plan, facts: { manifestDigest, action } };
     },
 
-    /** `kubectl apply` of the rendered manifest (apply is itself idempotent: "unchanged"). */
+    /** `kubectl apply` of the rendered manifest, unless the Deployment is already as planned (a retry after a lost attempt). */
     async deployFrigate(facts: DeployFacts): Promise<{ evidence: string[] }> {
       const f = frigate();
-      const json = JSON.stringify(frigateManifest(f));
+      const manifest = frigateManifest(f);
+      const json = JSON.stringify(manifest);
       if (sha(json).slice(0, 12) !== facts.manifestDigest) throw refuse('the manifest changed since the plan was approved (inventory edited?): run again');
+      // the Namespace is applied before the Deployment, so a Deployment as planned means the whole manifest is in
+      if ((await deploymentAction(f, manifest)) === 'none') {
+        return { evidence: [`deployment ${f.namespace}/${f.name} already matches manifest ${facts.manifestDigest}: nothing applied`] };
+      }
       const res = await runOk(deps, vm(), cmd.applyManifest(json));
       return { evidence: res.stdout.trim().split('\n') };
     },
