@@ -75,6 +75,11 @@ export function frigateActivities(deps: ActivityDeps) {
   const vm = (): Target => nodeRef(inv, frigate().node).target;
   const ct = (): Target => ({ kind: 'lxc', host: frigate().lxc.host, ctid: frigate().lxc.ctid });
 
+  async function hasNodeLabel(f: FrigateInventory): Promise<boolean> {
+    const node = JSON.parse((await runOk(deps, vm(), `kubectl get node ${shellQuote(f.node)} -o json`)).stdout) as { metadata: { labels?: Record<string, string> } };
+    return node.metadata.labels?.[f.nodeLabel.key] === f.nodeLabel.value;
+  }
+
   /** Is the Deployment of `manifest` missing, different from it, or already the same? */
   async function deploymentAction(f: FrigateInventory, manifest: ReturnType<typeof frigateManifest>): Promise<DeployFacts['action']> {
     const cur = await deps.exec.run(vm(), cmd.kubectlGet(f, 'deployment', f.name), activityRunOptions());
@@ -222,15 +227,17 @@ export function frigateActivities(deps: ActivityDeps) {
 
     async planNodeLabel(_: Record<string, never> = {}): Promise<Planned<LabelFacts>> {
       const f = frigate();
-      const node = JSON.parse((await runOk(deps, vm(), `kubectl get node ${shellQuote(f.node)} -o json`)).stdout) as { metadata: { labels?: Record<string, string> } };
-      const present = node.metadata.labels?.[f.nodeLabel.key] === f.nodeLabel.value;
+      const present = await hasNodeLabel(f);
       const label = `${f.nodeLabel.key}=${f.nodeLabel.value}`;
       const plan = planOf(describeTarget(vm()), present ? [`# ${f.node} already has ${label}`] : [cmd.labelNode(f)], { node: f.node, label, present: String(present) });
       return { plan, facts: { node: f.node, label, present } };
     },
 
+    /** Labels the node unless it has the label already (a retry after a lost attempt). */
     async labelNode(_f: LabelFacts): Promise<{ evidence: string[] }> {
-      const res = await runOk(deps, vm(), cmd.labelNode(frigate()));
+      const f = frigate();
+      if (await hasNodeLabel(f)) return { evidence: [`${f.node} already has ${f.nodeLabel.key}=${f.nodeLabel.value}: nothing changed`] };
+      const res = await runOk(deps, vm(), cmd.labelNode(f));
       return { evidence: [res.stdout.trim()] };
     },
 
