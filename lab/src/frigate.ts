@@ -1,5 +1,7 @@
 // Phase 3's part of the lab: PCIe devices, /dev/apex_0 and /dev/dri in the VM, vainfo, Frigate in K3s and its API.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawnDetached } from './proc';
 import { readJsonOr, vmDir, writeLabJson } from './state';
@@ -49,6 +51,30 @@ export async function setupFrigate(dir: string, l: LabJson): Promise<void> {
   writeLabJson(dir, l);
 }
 
+/** Frigate's database in the lab (a real SQLite file), lib/frigate-db.py. */
+const FRIGATE_DB_PY = path.join(STANDINS_DIR, 'lib', 'frigate-db.py');
+
+/** A recordings row of Frigate's database (frigate/models.py Recordings; the columns a test checks). */
+export interface FrigateRecording {
+  id: string;
+  camera: string;
+  path: string;
+  start_time: number;
+  end_time: number;
+}
+
+/**
+ * Called by Lab.start after the Frigate LXC exists: its /config/frigate.db indexes every recording in
+ * its /media/frigate as Frigate's recording maintainer would, with the rows since yesterday still in
+ * the WAL (Frigate runs: WAL mode, not checkpointed), plus one row whose file was deleted.
+ */
+export function seedFrigateDb(dir: string): void {
+  const ct = path.join(dir, 'hosts', FRIGATE_LXC.host, 'cts', String(FRIGATE_LXC.ctid), 'fs');
+  const y = new Date(Date.now() - 86_400_000);
+  const walAfter = Date.UTC(y.getUTCFullYear(), y.getUTCMonth(), y.getUTCDate()) / 1000 - 0.5;
+  execFileSync('python3', [FRIGATE_DB_PY, 'seed', path.join(ct, 'config', 'frigate.db'), path.join(ct, 'media', 'frigate'), String(walAfter)], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 function writePassthrough(dir: string, host: string, vmid: number, devices: PassDevice[]): void {
   fs.writeFileSync(path.join(vmDir(dir, host, vmid), 'passthrough'), devices.map((d) => `${d}\n`).join(''));
 }
@@ -62,6 +88,8 @@ export function frigateInventory(l: LabJson): Record<string, unknown> {
       lxc: FRIGATE_LXC,
       // every lab VM shares one loopback: the API is reached on the node's own address (hostNetwork)
       apiUrl: `http://${vm.address}:${FRIGATE_API_PORT}`,
+      // the lab CT's recordings span the last 3 days (lab/src/lxc.ts): all of them are recent
+      copy: { recentHours: 96 },
     },
   };
 }
@@ -164,6 +192,26 @@ export class LabFrigate {
     };
     walk(root);
     return out;
+  }
+
+  /** Rows of the CT's /config/frigate.db, read only (the WAL included, never checkpointed). */
+  ctRecordings(): FrigateRecording[] {
+    const db = path.join(this.dir, 'hosts', FRIGATE_LXC.host, 'cts', String(FRIGATE_LXC.ctid), 'fs', 'config', 'frigate.db');
+    const script = 'import json,sqlite3,sys\nc=sqlite3.connect(f"file:{sys.argv[1]}?mode=ro",uri=True)\nprint(json.dumps([dict(zip(["id","camera","path","start_time","end_time"],r)) for r in c.execute("SELECT id,camera,path,start_time,end_time FROM recordings ORDER BY start_time")]))';
+    return JSON.parse(execFileSync('python3', ['-c', script, db], { encoding: 'utf8' })) as FrigateRecording[];
+  }
+
+  /** GET of Frigate's API on its node, as a user's browser would: status and body. */
+  async api(p: string): Promise<{ status: number; body: string }> {
+    const vm = this.vm();
+    return new Promise((resolve, reject) => {
+      http.get({ host: vm.address, port: FRIGATE_API_PORT, path: p, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      }).on('error', reject);
+    });
   }
 
   /** Reads a file of a VM's /var/lib/frigate. */

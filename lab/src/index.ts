@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
-import { FRIGATE_BINS, LabFrigate, setupFrigate } from './frigate';
+import { FRIGATE_BINS, LabFrigate, seedFrigateDb, setupFrigate } from './frigate';
 import { startHttpd, writeWww } from './http';
 import { writeInventory } from './inventory';
 import { LXC_BINS, LabLxc, setupLxc } from './lxc';
@@ -175,6 +175,7 @@ export class Lab {
     await setupPbs(dir, l);
     await setupFrigate(dir, l);
     await setupLxc(dir, l);
+    seedFrigateDb(dir); // Phase 3: the LXC's Frigate indexes its recordings in /config/frigate.db
     writeInventory(dir, l);
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
   }

@@ -1,7 +1,7 @@
 // Runbook (Phase 3): move Frigate from its LXC on fun-bedbug into K3s on still-fawn, with the PCIe
 // Coral and the RX 580 (VAAPI). Checks first, then every change behind its approval gate; the LXC's
 // Frigate stops only once Frigate in K3s is healthy, and the CT itself stays.
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
@@ -24,7 +24,7 @@ export const FRIGATE_MIGRATION_STEPS: StepDef[] = [
   { id: 'copy-frigate-data', title: 'Copy the config and recent recordings from the LXC to the node', kind: 'change' },
   { id: 'deploy-frigate', title: 'Deploy Frigate to K3s with the Coral and VAAPI devices', kind: 'change' },
   { id: 'wait-rollout', title: 'Wait for the rollout and for the API to answer', kind: 'wait' },
-  { id: 'verify-api', title: "Frigate's API: version, Coral inference speed, every camera above 0 fps", kind: 'check' },
+  { id: 'verify-api', title: "Frigate's API: version, Coral inference speed, every camera above 0 fps, the copied recordings listed", kind: 'check' },
   { id: 'cutover', title: "Cut over: stop the LXC's Frigate service (the CT stays)", kind: 'change' },
 ];
 
@@ -59,7 +59,7 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
     const lxc = await rb.check('lxc-frigate', () => checks.checkLxcFrigate({}));
 
     await rb.change('label-node', () => checks.planNodeLabel({}), (facts) => changes.labelNode(facts));
-    await rb.change('copy-frigate-data', () => checks.planFrigateCopy({}), (facts) => changes.copyFrigateData(facts));
+    const copied = await rb.change('copy-frigate-data', () => checks.planFrigateCopy({}), (facts) => changes.copyFrigateData(facts));
     await rb.change('deploy-frigate', () => checks.planFrigateDeploy({ dryRun: input.dryRun }), (facts) => changes.deployFrigate(facts));
 
     if (input.dryRun) {
@@ -78,7 +78,10 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
       if (!h.healthy) {
         throw ApplicationFailure.nonRetryable(`Frigate in K3s is not healthy; the LXC's Frigate keeps running: ${h.evidence.join('; ')}`, 'PreconditionFailed');
       }
-      return h;
+      // the copy's promise, read through the new Frigate itself: its API lists the copied recordings
+      if (!patched('frigate-recordings-listed')) return h;
+      const listed = await checks.checkCopiedRecordingsListed({ recordings: copied?.recordings ?? [] });
+      return { ...h, evidence: [...h.evidence, ...listed.evidence] };
     });
     await rb.change('cutover', () => checks.planFrigateCutover({}), (facts) => changes.cutoverFrigate(facts));
     return `Frigate runs in K3s on ${where.node} with ${lxc.cameras.length} cameras; the LXC's Frigate (CT ${where.ctid}) is stopped and the CT kept`;

@@ -106,6 +106,8 @@ describe('frigate migration on the lab', () => {
     await recordHistory('frigate-migration-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);
     assert.match(result.steps.find((x) => x.id === 'verify-api')!.evidence.join('\n'), /detector coral: inference 7\.8 ms/);
+    assert.match(result.steps.find((x) => x.id === 'verify-api')!.evidence.join('\n'), /all \d+ copied recordings listed by the new Frigate/);
+    assert.match(result.steps.find((x) => x.id === 'copy-frigate-data')!.evidence.join('\n'), /indexes all \d+ recent recordings already/);
 
     // the lab after: Frigate deployed on still-fawn with the devices, the data there, the LXC's service stopped
     const [d] = s.lab.frigate.deployments();
@@ -129,5 +131,33 @@ describe('frigate migration on the lab', () => {
     assert.ok(!s.lab.lxc.enabledUnits(CTID).includes('frigate.service'), 'the old Frigate stays off when the CT boots');
     const stops = changes().filter((e) => e.tool === 'systemctl' && e.argv.join(' ') === 'disable --now frigate');
     assert.equal(stops.length, 1, JSON.stringify(changes().filter((e) => e.tool === 'systemctl')));
+  });
+
+  it("the new Frigate's API lists every recording the LXC's database indexed (the newest were still in its WAL), each with its file on the node", async () => {
+    const rows = s.lab.frigate.ctRecordings();
+    const inCt = new Set(s.lab.lxc.files(CTID, '/media/frigate/recordings'));
+    const rel = (p: string) => p.replace(/^\/media\/frigate\/recordings\//, '');
+    const kept = rows.filter((r) => inCt.has(rel(r.path)));
+    const gone = rows.filter((r) => !inCt.has(rel(r.path)));
+    assert.ok(kept.length > 0);
+    assert.equal(gone.length, 1, 'the lab indexes one recording whose file was deleted in the CT');
+    const onNode = s.lab.frigate.k3sFiles();
+    const cameras = [...new Set(rows.map((r) => r.camera))].sort();
+    for (const cam of cameras) {
+      const mine = rows.filter((r) => r.camera === cam);
+      const after = Math.min(...mine.map((r) => r.start_time));
+      const before = Math.max(...mine.map((r) => r.end_time));
+      const res = await s.lab.frigate.api(`/api/${cam}/recordings?after=${after}&before=${before}`);
+      assert.equal(res.status, 200, res.body);
+      const listed = new Set((JSON.parse(res.body) as Array<{ id: string }>).map((r) => r.id));
+      const want = kept.filter((r) => r.camera === cam);
+      const missing = want.filter((r) => !listed.has(r.id));
+      assert.deepEqual(missing.map((r) => r.path), [], `${cam}: ${want.length - missing.length} of ${want.length} recordings listed by the new Frigate`);
+      for (const r of gone.filter((g) => g.camera === cam)) assert.ok(!listed.has(r.id), `${r.path} has no file, so no row on the node`);
+      for (const r of want) assert.ok(`media/recordings/${rel(r.path)}` in onNode, `${r.path} is on the node`);
+      const summary = JSON.parse((await s.lab.frigate.api(`/api/${cam}/recordings/summary`)).body) as Array<{ hours: Array<{ duration: number }> }>;
+      const seconds = summary.flatMap((d) => d.hours).reduce((a, h) => a + h.duration, 0);
+      assert.equal(seconds, want.length * 10, `${cam}: the summary counts the copied segments`);
+    }
   });
 });

@@ -5,7 +5,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const c = require('./common.js');
 
-// Every host's own devices (lspci -nnk), then the ones that can be passed through (shared/LAB.md §4).
+// Every host's own devices (lspci -nnk), then the ones that can be passed through; names as pci.ids words
+// them (pciutils lib/names.c), the driver and module lines as ls-kernel.c show_kernel prints them.
 const BASE = [
   ['00:00.0', 'Host bridge [0600]: Intel Corporation 8th Gen Core Processor Host Bridge/DRAM Registers [8086:3ec2] (rev 07)',
     ['Subsystem: ASUSTeK Computer Inc. PRIME H310M-E [1043:8694]', 'Kernel driver in use: skl_uncore']],

@@ -1,9 +1,13 @@
 'use strict';
 // Phase 3: Frigate's HTTP API (port 5000, no auth) as the pod serves it with hostNetwork: it listens
 // on the address of the node where the lab's Frigate Deployment runs, and nowhere while it does not.
-// /api/version (plain text) and /api/stats (frigate/stats/util.py shape, shared/LAB.md §6); cameras
+// /api/version (plain text, frigate/api/app.py version()) and /api/stats (frigate/stats/util.py stats_snapshot); cameras
 // and detectors come from the config the pod mounts, numbers from $LAB_DIR/frigate/stats.json.
+// /api/<camera>/recordings and /recordings/summary answer from the database in the pod's /config
+// hostPath (frigate/api/media.py; the database at config database.path, default /config/frigate.db,
+// frigate/const.py DEFAULT_DB_PATH) and only from there: files without a row are not listed.
 // Usage: LAB_DIR=... node frigate-api.js
+const { execFileSync } = require('node:child_process');
 const http = require('node:http');
 const path = require('node:path');
 const fs = require('node:fs');
@@ -17,13 +21,28 @@ let where = '';
 
 const stateFile = () => path.join(c.LAB_DIR, 'frigate', 'stats.json');
 
-/** The config.yml the pod reads: its `config` hostPath volume, on the node VM's disk. */
-function podConfig(d, pod) {
+const DB_PY = path.join(__dirname, 'frigate-db.py');
+
+/** The pod's /config on the node VM's disk: its `config` hostPath volume (null without one). */
+function podConfigDir(d, pod) {
   const spec = d.spec.template.spec;
   const mount = spec.containers[0].volumeMounts?.find((m) => m.mountPath === '/config');
   const vol = mount && spec.volumes?.find((v) => v.name === mount.name);
-  if (!vol?.hostPath) return {};
-  const file = path.join(c.vmDir(pod.vm.host, pod.vm.vmid), 'fs', vol.hostPath.path, 'config.yml');
+  return vol?.hostPath ? path.join(c.vmDir(pod.vm.host, pod.vm.vmid), 'fs', vol.hostPath.path) : null;
+}
+
+/** frigate.db as the pod sees it (frigate/config.py DatabaseConfig.path), null when it is not under /config. */
+function podDb(d, pod) {
+  const dir = podConfigDir(d, pod);
+  const p = podConfig(d, pod).database?.path ?? '/config/frigate.db';
+  return dir && p.startsWith('/config/') ? path.join(dir, p.slice('/config/'.length)) : null;
+}
+
+/** The config.yml the pod reads: its `config` hostPath volume, on the node VM's disk. */
+function podConfig(d, pod) {
+  const dir = podConfigDir(d, pod);
+  if (!dir) return {};
+  const file = path.join(dir, 'config.yml');
   try {
     return YAML.parse(fs.readFileSync(file, 'utf8')) || {};
   } catch {
@@ -91,6 +110,23 @@ function handler(req, res) {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(body);
   }
+  const rec = /^\/api\/([^/]+)\/recordings(\/summary)?$/.exec(url);
+  if (rec) {
+    const db = podDb(run.deployment, run.pod);
+    const q = new URL(req.url, 'http://x').searchParams;
+    const now = Date.now() / 1000;
+    const num = (k, dflt) => (q.has(k) && Number.isFinite(Number(q.get(k))) ? Number(q.get(k)) : dflt);
+    const args = rec[2] ? ['summary', db, decodeURIComponent(rec[1])] : ['recordings', db, decodeURIComponent(rec[1]), String(num('after', now - 3600)), String(num('before', now))];
+    try {
+      const body = execFileSync('python3', [DB_PY, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(body);
+    } catch (e) {
+      // peewee raises on a missing table or an unreadable file: Flask answers 500
+      res.writeHead(500, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(`<title>500 Internal Server Error</title>\n${String(e.stderr || e.message).split('\n').filter(Boolean).pop()}\n`);
+    }
+  }
   res.writeHead(404, { 'content-type': 'application/json' });
   return res.end(JSON.stringify({ success: false, message: 'Not found' }));
 }
@@ -112,6 +148,16 @@ function reconcile() {
   server = null;
   where = want;
   if (!want) return;
+  // frigate/app.py init_database at start: a missing database is created (empty) before the API serves
+  const run = fk.runningPods()[0];
+  const db = podDb(run.deployment, run.pod);
+  if (db) {
+    try {
+      execFileSync('python3', [DB_PY, 'init', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      process.stderr.write(`frigate-api: init ${db}: ${e.message}\n`);
+    }
+  }
   const [host, port] = want.split(':');
   server = http.createServer(handler);
   server.on('error', (e) => {

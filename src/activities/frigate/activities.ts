@@ -10,9 +10,11 @@ import type { Target } from '../exec/types';
 import { decodes, parseVainfo } from '../parse/vainfo';
 import { parseLspci } from '../parse/lspci';
 import { judgeFrigate, parseFrigateStats, parseFrigateVersion } from '../parse/frigate';
+import { CAMERA_NAME, parseLxcRows, parseNodeRows, parseRecordingsList, type LxcRow } from '../parse/frigate-recordings';
 import { planOf } from '../plan';
 import * as cmd from './commands';
-import { adaptConfig, cameraNames, CORAL_DETECTOR } from './config';
+import { adaptConfig, cameraNames, CORAL_DETECTOR, databasePath } from './config';
+import * as db from './database';
 import { frigateManifest } from './manifest';
 
 export interface FrigateTarget {
@@ -30,6 +32,16 @@ export interface LabelFacts {
   present: boolean;
 }
 
+/** A recording as Frigate's database indexes it: path relative to /media/frigate, size of its file in the CT. */
+export interface IndexedRecording {
+  id: string;
+  camera: string;
+  path: string;
+  size: number;
+  start: number;
+  end: number;
+}
+
 export interface CopyFacts {
   /** sha256 of the adapted config the node gets, and whether it is there already. */
   configSha: string;
@@ -37,6 +49,13 @@ export interface CopyFacts {
   /** Recordings (relative to the media dir) still to copy, with their size in the CT. */
   files: Array<{ path: string; size: number }>;
   alreadyThere: number;
+  /** Every recent recording the CT's Frigate indexes (with its file): the new Frigate must list them all. */
+  recordings?: IndexedRecording[];
+  /** Rows of frigate.db start_time window the snapshot keeps ([cutoff, newest selected start]). */
+  window?: { lo: number; hi: number };
+  /** The database in the CT (Frigate's path) and how many selected rows the node's database lacks (-1: no database there). */
+  dbPath?: string;
+  rowsMissing?: number;
 }
 
 export interface DeployFacts {
@@ -97,8 +116,11 @@ export function frigateActivities(deps: ActivityDeps) {
   const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-  /** What the node VM has: recordings (path → size) and the config's sha256. */
-  async function k3sSide(f: FrigateInventory): Promise<{ recs: Map<string, number>; configSha: string | null }> {
+  /** Frigate's database on the node: the pod's /config is the `config` hostPath. */
+  const nodeDb = (f: FrigateInventory, ctDb: string) => `${f.hostPaths.config}${ctDb.slice(db.CONFIG_DIR.length)}`;
+
+  /** What the node VM has: recordings (path → size), the config's sha256, the database's rows since `since` (null: no database). */
+  async function k3sSide(f: FrigateInventory, ctDb = db.DEFAULT_DB_PATH, since = 0): Promise<{ recs: Map<string, number>; configSha: string | null; rows: Map<string, string> | null }> {
     const res = await runOk(deps, vm(), cmd.listK3sFrigate(f));
     const recs = new Map<string, number>();
     let configSha: string | null = null;
@@ -108,24 +130,43 @@ export function frigateActivities(deps: ActivityDeps) {
       const c = /^config ([0-9a-f]{64}) /.exec(line);
       if (c) configSha = c[1]!;
     }
-    return { recs, configSha };
+    const rows = await deps.exec.run(vm(), db.listNodeRows(nodeDb(f, ctDb), since), activityRunOptions({ timeoutMs: 60_000 }));
+    if (rows.exitCode !== 0) throw refuse(`cannot read Frigate's database on ${f.node} (python3 with sqlite3 is needed there): ${rows.stderr.trim().split('\n').pop()}`);
+    return { recs, configSha, rows: parseNodeRows(rows.stdout) };
   }
 
-  /** What the CT has: service state, the config, recent recordings (path → size). */
-  async function lxcSide(f: FrigateInventory): Promise<{ service: string; config: string; recs: Array<{ path: string; size: number }> }> {
-    const list = await runOk(deps, ct(), cmd.listLxcFrigate(f, f.copy.recentHours));
-    const service = /^service=(.*)$/m.exec(list.stdout)?.[1]?.trim() ?? 'unknown';
-    const recs: Array<{ path: string; size: number }> = [];
-    for (const line of list.stdout.split('\n')) {
-      const r = /^rec (\d+) (.+)$/.exec(line);
-      if (!r) continue;
-      if (!REC_PATH.test(r[2]!) || r[2]!.includes('..')) throw refuse(`unexpected recording path in the CT: ${JSON.stringify(r[2])}`);
-      recs.push({ path: r[2]!, size: Number(r[1]) });
-    }
+  /** Frigate's config in the CT, and its database's path there (under /config, so the pod finds it at the same path). */
+  async function lxcConfig(f: FrigateInventory): Promise<{ config: string; dbPath: string }> {
     const conf = await deps.exec.run(ct(), cmd.catFile(f.lxc.configPath), activityRunOptions());
     if (conf.exitCode !== 0) throw refuse(`cannot read Frigate's config ${f.lxc.configPath} in CT ${f.lxc.ctid}: ${conf.stderr.trim()}`);
-    return { service, config: conf.stdout, recs };
+    const dbPath = databasePath(conf.stdout);
+    if (!dbPath.startsWith(`${db.CONFIG_DIR}/`) || !/^[A-Za-z0-9._/-]+$/.test(dbPath) || dbPath.includes('..')) {
+      throw refuse(`Frigate's database.path ${JSON.stringify(dbPath)} is not under ${db.CONFIG_DIR}: the pod mounts only /config and /media/frigate`);
+    }
+    return { config: conf.stdout, dbPath };
   }
+
+  /** What the CT has: service state, the config, the recordings its database indexes since `since` (with their files' sizes). */
+  async function lxcSide(f: FrigateInventory, since: number): Promise<{ service: string; config: string; dbPath: string; dbBytes: number; rows: LxcRow[]; recs: IndexedRecording[] }> {
+    if (f.lxc.mediaPath !== db.MEDIA_DIR) {
+      throw refuse(`frigate.lxc.mediaPath is ${f.lxc.mediaPath}, but Frigate records under ${db.MEDIA_DIR} (frigate/const.py) and its database points there`);
+    }
+    const service = (await deps.exec.run(ct(), cmd.serviceActive(f), activityRunOptions())).stdout.trim() || 'unknown';
+    const { config, dbPath } = await lxcConfig(f);
+    const list = await deps.exec.run(ct(), db.listLxcRows(dbPath, since), activityRunOptions({ timeoutMs: 120_000 }));
+    if (list.exitCode !== 0) throw refuse(`cannot read Frigate's database ${dbPath} in CT ${f.lxc.ctid} (python3 with sqlite3 reads it): ${list.stderr.trim().split('\n').pop()}`);
+    const { dbBytes, rows } = parseLxcRows(list.stdout);
+    const recs: IndexedRecording[] = [];
+    for (const r of rows) {
+      const rel = r.path.startsWith(`${db.RECORD_DIR}/`) ? r.path.slice(db.MEDIA_DIR.length + 1) : '';
+      if (!REC_PATH.test(rel) || rel.includes('..')) throw refuse(`Frigate's database in CT ${f.lxc.ctid} has a recording outside ${db.RECORD_DIR}: ${JSON.stringify(r.path)} (it would not be valid in the pod)`);
+      if (r.size !== null) recs.push({ id: r.id, camera: r.camera, path: rel, size: r.size, start: r.start, end: r.end });
+    }
+    return { service, config, dbPath, dbBytes, rows, recs };
+  }
+
+  /** The recent-recordings cutoff (unix seconds): Frigate's rows start at or after it. */
+  const cutoffOf = (f: FrigateInventory) => Math.floor(Date.now() / 1000) - f.copy.recentHours * 3600;
 
   /** Writes base64 text into a file in the node VM, in chunks that fit one command line. */
   async function writeB64(file: string, b64: string): Promise<void> {
@@ -211,16 +252,17 @@ export function frigateActivities(deps: ActivityDeps) {
     /** The Frigate LXC: its service, its cameras, how much recent recording there is. */
     async checkLxcFrigate(_: Record<string, never> = {}): Promise<{ cameras: string[]; evidence: string[] }> {
       const f = frigate();
-      const side = await lxcSide(f);
+      const side = await lxcSide(f, cutoffOf(f));
       const cameras = cameraNames(side.config);
       if (cameras.length === 0) throw refuse(`${f.lxc.configPath} in CT ${f.lxc.ctid} has no cameras`);
       const bytes = side.recs.reduce((a, r) => a + r.size, 0);
+      const noFile = side.rows.length - side.recs.length;
       return {
         cameras,
         evidence: [
           `CT ${f.lxc.ctid} on ${f.lxc.host}: frigate is ${side.service}`,
           `cameras: ${cameras.join(', ')}`,
-          `recordings of the last ${f.copy.recentHours}h: ${side.recs.length} files, ${bytes} bytes`,
+          `recordings of the last ${f.copy.recentHours}h indexed in ${side.dbPath}: ${side.recs.length} with their files, ${bytes} bytes${noFile ? ` (${noFile} rows whose file is gone)` : ''}`,
         ],
       };
     },
@@ -241,19 +283,27 @@ export function frigateActivities(deps: ActivityDeps) {
       return { evidence: [res.stdout.trim()] };
     },
 
-    /** Preflight of the copy: which recordings are not on the node yet, and is the config there? */
+    /**
+     * Preflight of the copy: the recordings the CT's Frigate indexes (rows of its database since the
+     * cutoff, with their files), which of them the node lacks (file or row), and is the config there?
+     */
     async planFrigateCopy(_: Record<string, never> = {}): Promise<Planned<CopyFacts>> {
       const f = frigate();
-      const [lxc, k3s] = [await lxcSide(f), await k3sSide(f)];
+      const lo = cutoffOf(f);
+      const lxc = await lxcSide(f, lo);
+      const k3s = await k3sSide(f, lxc.dbPath, lo);
       const adapted = adaptConfig(lxc.config);
       const configSha = sha(adapted.text);
-      const files = lxc.recs.filter((r) => k3s.recs.get(r.path) !== r.size);
-      const bytes = files.reduce((a, r) => a + r.size, 0);
+      const files = lxc.recs.filter((r) => k3s.recs.get(r.path) !== r.size).map((r) => ({ path: r.path, size: r.size }));
+      const rowsMissing = k3s.rows === null ? -1 : lxc.recs.filter((r) => !k3s.rows!.has(r.id)).length;
+      const hi = lxc.recs.reduce((a, r) => Math.max(a, r.start), lo - 1);
+      const bytes = files.reduce((a, r) => a + r.size, 0) + (rowsMissing !== 0 ? lxc.dbBytes : 0);
       if (bytes > f.copy.maxCopyMiB * 1024 * 1024) {
-        throw refuse(`${files.length} recordings (${bytes} bytes) exceed frigate.copy.maxCopyMiB=${f.copy.maxCopyMiB}: lower copy.recentHours or raise the limit`);
+        throw refuse(`${files.length} recordings and the database (${bytes} bytes) exceed frigate.copy.maxCopyMiB=${f.copy.maxCopyMiB}: lower copy.recentHours or raise the limit`);
       }
       const src = describeTarget(ct());
       const dst = describeTarget(vm());
+      const dbOnNode = nodeDb(f, lxc.dbPath);
       const commands = [
         ...(k3s.configSha === configSha ? [`# ${f.hostPaths.config}/config.yml is already the adapted config`] : [
           `${src}: ${cmd.catFile(f.lxc.configPath)}`,
@@ -263,25 +313,40 @@ export function frigateActivities(deps: ActivityDeps) {
         ...(files.length === 0 ? [`# all ${lxc.recs.length} recent recordings are on ${dst} already`] : [
           `${src}: ${cmd.tarFromLxc(f, files.slice(0, PLAN_LIST_MAX).map((x) => x.path))}${files.length > PLAN_LIST_MAX ? ` … (${files.length} files)` : ''}`,
           `${dst}: cd ${shellQuote(f.hostPaths.media)} && base64 -d | tar -xf -`,
-          `# verify: every file on ${dst} with its size in the CT`,
         ]),
+        ...(rowsMissing === 0 ? [`# ${dbOnNode} indexes all ${lxc.recs.length} recent recordings already`] : [
+          `${src}: python3: sqlite3 online backup of ${lxc.dbPath} (the WAL included), recordings rows outside the copy window left out, base64`,
+          `${dst}: python3: rows without their file dropped; ${rowsMissing < 0 ? `put in place as ${dbOnNode} (Frigate in K3s has not started)` : `rows merged into ${dbOnNode} (INSERT OR IGNORE)`}`,
+        ]),
+        `# verify: every recording on ${dst} with its CT size, and indexed in ${dbOnNode} with its /media/frigate path`,
       ];
       const plan = planOf(`${src} → ${dst}`, commands, {
         config: k3s.configSha === configSha ? 'present' : `copy (${adapted.changes.length} changes)`,
         cameras: adapted.cameras.join(', '),
         recordings: `${files.length} to copy (${bytes} bytes), ${lxc.recs.length - files.length} already there`,
-        fileList: sha(JSON.stringify(files)).slice(0, 12),
+        database: rowsMissing < 0 ? `copy ${lxc.dbPath} (${lxc.dbBytes} bytes)` : rowsMissing === 0 ? 'all rows present' : `${rowsMissing} rows to merge`,
+        fileList: sha(JSON.stringify(lxc.recs)).slice(0, 12),
       });
-      return { plan, facts: { configSha, configPresent: k3s.configSha === configSha, files, alreadyThere: lxc.recs.length - files.length } };
+      return {
+        plan,
+        facts: { configSha, configPresent: k3s.configSha === configSha, files, alreadyThere: lxc.recs.length - files.length, recordings: lxc.recs, window: { lo, hi }, dbPath: lxc.dbPath, rowsMissing },
+      };
     },
 
-    /** Copies the adapted config and the missing recordings through the worker, then verifies count + size. */
-    async copyFrigateData(facts: CopyFacts): Promise<{ evidence: string[] }> {
+    /**
+     * Copies the adapted config, the missing recordings and Frigate's database (a consistent snapshot,
+     * or its rows merged) through the worker, then reads back: every recording on the node with its
+     * CT size, and indexed in the node's database with its /media/frigate path.
+     */
+    async copyFrigateData(facts: CopyFacts): Promise<{ evidence: string[]; recordings: IndexedRecording[] }> {
       const f = frigate();
       const evidence: string[] = [];
-      const k3s = await k3sSide(f);
+      const recordings = facts.recordings ?? [];
+      const ctDb = facts.dbPath ?? db.DEFAULT_DB_PATH;
+      const lo = facts.window?.lo ?? 0;
+      const k3s = await k3sSide(f, ctDb, lo);
       if (k3s.configSha !== facts.configSha) {
-        const adapted = adaptConfig((await lxcSide(f)).config);
+        const adapted = adaptConfig((await lxcConfig(f)).config);
         if (sha(adapted.text) !== facts.configSha) throw refuse("Frigate's config in the CT changed since the plan was approved: run again");
         const cfg = `${f.hostPaths.config}/config.yml`;
         await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
@@ -309,14 +374,60 @@ export function frigateActivities(deps: ActivityDeps) {
         batchBytes += r.size;
       }
       await flush();
-      const after = await k3sSide(f);
+      const bytes = todo.reduce((a, r) => a + r.size, 0);
+      evidence.push(`${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`);
+
+      // the database after the files: the import keeps only rows whose file is on the node
+      const target = nodeDb(f, ctDb);
+      if (k3s.rows === null || recordings.some((r) => !k3s.rows!.has(r.id))) {
+        const hi = facts.window?.hi ?? lo - 1;
+        const snap = await runOk(deps, ct(), db.exportSnapshot(ctDb, lo, hi), { timeoutMs: 300_000 });
+        const b64 = `${target}.incoming.b64`;
+        await writeB64(b64, snap.stdout.trim());
+        const imported = (await runOk(deps, vm(), db.importSnapshot(b64, target, f.hostPaths.media), { timeoutMs: 300_000 })).stdout.trim().split(/\s+/);
+        evidence.push(imported[0] === 'created'
+          ? `${target}: consistent snapshot of ${ctDb} put in place with ${imported[1]} recordings rows (${imported[2]} without their file left out)`
+          : `${target}: ${imported[1]} recordings rows merged into the database there (${imported[2]} without their file left out)`);
+      } else evidence.push(`${target} indexes all ${recordings.length} recent recordings already`);
+
+      // independent read: the files by find, the rows by a read-only query of the node's database
+      const after = await k3sSide(f, ctDb, lo);
       const wrong = facts.files.filter((r) => after.recs.get(r.path) !== r.size);
       if (wrong.length) throw new Error(`after the copy ${wrong.length} recordings differ in size on the node, e.g. ${wrong[0]!.path}`);
-      const bytes = todo.reduce((a, r) => a + r.size, 0);
-      evidence.push(
-        `${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`,
-        `verified on the node: all ${facts.files.length + facts.alreadyThere} recent recordings present with their CT size`,
-      );
+      const unindexed = recordings.filter((r) => after.rows?.get(r.id) !== `${db.MEDIA_DIR}/${r.path}`);
+      if (unindexed.length) {
+        throw new Error(`after the copy ${unindexed.length} of ${recordings.length} recordings are not indexed in ${target} with their path, e.g. ${unindexed[0]!.id} (${after.rows === null ? 'no database there' : `row path ${JSON.stringify(after.rows.get(unindexed[0]!.id) ?? null)}`})`);
+      }
+      evidence.push(`verified on the node: all ${facts.files.length + facts.alreadyThere} recent recordings present with their CT size, ${recordings.length} indexed in ${target}`);
+      return { evidence, recordings };
+    },
+
+    /**
+     * After the rollout, through the new Frigate's API (its own read of its database): every copied
+     * recording is listed by GET /api/<camera>/recordings, and its file is still on the node.
+     */
+    async checkCopiedRecordingsListed({ recordings }: { recordings: IndexedRecording[] }): Promise<{ evidence: string[] }> {
+      const f = frigate();
+      const byCamera = new Map<string, IndexedRecording[]>();
+      for (const r of recordings) byCamera.set(r.camera, [...(byCamera.get(r.camera) ?? []), r]);
+      const evidence: string[] = [];
+      const missing: string[] = [];
+      for (const [camera, recs] of [...byCamera].sort(([a], [b]) => a.localeCompare(b))) {
+        if (!CAMERA_NAME.test(camera)) throw ApplicationFailure.nonRetryable(`bad camera name ${JSON.stringify(camera)}`, 'BadInput');
+        const after = Math.min(...recs.map((r) => r.start));
+        const before = Math.max(...recs.map((r) => r.end));
+        const res = await deps.exec.run(vm(), cmd.curlRecordings(f, camera, after, before), activityRunOptions({ timeoutMs: 30_000 }));
+        if (res.exitCode !== 0) throw new Error(`${f.apiUrl}/api/${camera}/recordings does not answer (curl exit ${res.exitCode})`);
+        const listed = new Set(parseRecordingsList(res.stdout));
+        const absent = recs.filter((r) => !listed.has(r.id));
+        missing.push(...absent.map((r) => r.path));
+        evidence.push(`/api/${camera}/recordings lists ${recs.length - absent.length} of the ${recs.length} copied recordings`);
+      }
+      if (missing.length) throw refuse(`the new Frigate does not list ${missing.length} of the ${recordings.length} copied recordings (not in its database), e.g. ${missing[0]}; the LXC's Frigate keeps running`);
+      const onNode = (await k3sSide(f)).recs;
+      const gone = recordings.filter((r) => onNode.get(r.path) !== r.size);
+      if (gone.length) throw refuse(`${gone.length} copied recordings are no longer on ${f.node} with their size (deleted by Frigate's cleanup?), e.g. ${gone[0]!.path}; the LXC's Frigate keeps running`);
+      evidence.push(`all ${recordings.length} copied recordings listed by the new Frigate and on ${f.node} with their CT size`);
       return { evidence };
     },
 

@@ -32,15 +32,9 @@ export const rolloutStatus = (f: FrigateInventory, timeoutSeconds: number): stri
 export const curlApi = (f: FrigateInventory, p: '/api/version' | '/api/stats'): string =>
   shellCommand(['curl', '-sf', '--max-time', '5', `${f.apiUrl.replace(/\/+$/, '')}${p}`]);
 
-/** In the CT: the config, then `<size> <path>` of every recording of the last `hours`. */
-export function listLxcFrigate(f: FrigateInventory, hours: number): string {
-  const q = shellQuote;
-  return [
-    `echo "service=$(systemctl is-active ${q(f.lxc.service)})"`,
-    `cd ${q(f.lxc.mediaPath)} 2>/dev/null && find recordings -type f -name '*.mp4' -mmin -${hours * 60} -printf '%s %p\\n' | sort -k2 | sed 's/^/rec /'`,
-    'true',
-  ].join('; ');
-}
+/** GET /api/<camera>/recordings?after=&before= (frigate/api/media.py recordings); the camera name is checked by the caller. */
+export const curlRecordings = (f: FrigateInventory, camera: string, after: number, before: number): string =>
+  shellCommand(['curl', '-sf', '--max-time', '10', `${f.apiUrl.replace(/\/+$/, '')}/api/${camera}/recordings?after=${Number(after)}&before=${Number(before)}`]);
 
 export const catFile = (p: string): string => shellCommand(['cat', '--', p]);
 

@@ -1,5 +1,6 @@
 // Frigate's config as it moves from the LXC into K3s: the same cameras and settings, with the
-// detector set to the PCIe Coral and ffmpeg decoding on the RX 580 (VAAPI), shared/LAB.md §6.
+// detector set to the PCIe Coral (frigate/detectors/plugins/edgetpu_tfl.py: type edgetpu, device "pci")
+// and ffmpeg decoding on the RX 580 (frigate/const.py FFMPEG_HWACCEL_VAAPI "preset-vaapi"), Frigate v0.14.1.
 import { parseDocument } from 'yaml';
 
 export const CORAL_DETECTOR = 'coral';
@@ -14,6 +15,12 @@ export function cameraNames(yamlText: string): string[] {
   const doc = parseDocument(yamlText);
   const cams = doc.toJS()?.cameras;
   return cams && typeof cams === 'object' ? Object.keys(cams).sort() : [];
+}
+
+/** Where Frigate keeps its database: config `database.path` (frigate/config.py DatabaseConfig), default /config/frigate.db. */
+export function databasePath(yamlText: string): string {
+  const p = parseDocument(yamlText).toJS()?.database?.path;
+  return typeof p === 'string' && p ? p : '/config/frigate.db';
 }
 
 export function adaptConfig(yamlText: string): AdaptedConfig {

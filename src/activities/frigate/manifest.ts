@@ -1,6 +1,6 @@
 // The Kubernetes objects of Frigate on its node, as the blakeshome chart would render them with
 // coral.enabled + coral.hostPath=/dev/apex_0, /dev/dri as an extra hostPath volume,
-// LIBVA_DRIVER_NAME=radeonsi, privileged, nodeSelector, shm 1Gi (shared/LAB.md §6). hostNetwork:
+// LIBVA_DRIVER_NAME=radeonsi, privileged, nodeSelector, shm 1Gi (the chart itself not re-read). hostNetwork:
 // the API (5000) and RTSP answer on the node's address. Config and media are hostPath dirs on the node.
 import type { FrigateInventory } from '../../inventory/frigate';
 

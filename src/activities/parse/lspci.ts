@@ -1,5 +1,7 @@
 // Parses `lspci -nn` / `lspci -nnk` (pciutils): one line per device, `\t`-indented sub-lines with -k.
-// Ids are matched as `[vvvv:dddd]` (an old pci.ids may word the class differently, shared/LAB.md §4).
+// Format: pciutils lspci.c show_terse (`<slot> <class> [cccc]: <vendor> <device> [vvvv:dddd] (rev xx)`,
+// `\tSubsystem:` with -k) and ls-kernel.c show_kernel (`\tKernel driver in use:`, `\tKernel modules: a, b`).
+// Ids are matched as `[vvvv:dddd]`: names come from pci.ids (lib/names.c) and differ between versions.
 
 export interface PciDevice {
   slot: string;

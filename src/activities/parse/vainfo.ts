@@ -1,5 +1,7 @@
-// Parses vainfo's stdout (libva-utils): `vainfo: ...` header lines, then `<profile> : <entrypoint>`
-// lines. The separator is a tab in older libva-utils and a space in >= 2.23: split on /\s*:\s*/.
+// Parses vainfo's stdout (intel/libva-utils vainfo/vainfo.c main): `vainfo: VA-API version: ...` and
+// `vainfo: Driver version: ...` header lines, then `      %-32s:\t%s` profile/entrypoint lines; split on
+// /\s*:\s*/ so the padding and the tab do not matter. A device that does not open prints `Failed to open
+// the given device!` on stdout (common/va_display_drm.c) and exits 1.
 // (`libva info:` lines go to stderr and are not parsed.)
 
 export interface VaProfile {
