@@ -238,6 +238,38 @@ export class LabLxc {
     }
   }
 
+  /** Files (relative paths, sorted) under `p` of a host's own file system (a bind mount's source, kept after a destroy). */
+  hostFiles(host: string, p: string): string[] {
+    const root = path.join(this.dir, 'hosts', host, 'fs', p);
+    if (!fs.existsSync(root)) return [];
+    return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
+  }
+
+  /** Set (or with undefined delete) one `pct config` key, as `pct set <id> --<key> <value>` would. */
+  setConfig(ctid: number, key: string, value: string | undefined): void {
+    const host = this.hostOf(ctid);
+    if (!host) throw new Error(`CT ${ctid} does not exist in the lab`);
+    const file = path.join(ctDir(this.dir, host, ctid), 'ct.json');
+    const ct = JSON.parse(fs.readFileSync(file, 'utf8')) as CtState;
+    if (value === undefined) delete ct[key];
+    else ct[key] = value;
+    fs.writeFileSync(file, JSON.stringify(ct, null, 2) + '\n');
+  }
+
+  /**
+   * Fault: the CT was migrated to another node behind the runbook's back (`pct migrate <id> <node>
+   * --restart`): pve-container moves nodes/<from>/lxc/<id>.conf to nodes/<to>/ (AbstractConfig.pm
+   * move_config_to_node), so `pct status` on the old node no longer finds it.
+   */
+  migrate(ctid: number, to: string): void {
+    const from = this.hostOf(ctid);
+    if (!from) throw new Error(`CT ${ctid} does not exist in the lab`);
+    if (!fs.existsSync(path.join(this.dir, 'hosts', to))) throw new Error(`no lab host ${to}`);
+    const dst = ctDir(this.dir, to, ctid);
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.renameSync(ctDir(this.dir, from, ctid), dst);
+  }
+
   /** Fault: set a CT's status behind the runbook's back (as an operator at a shell would). */
   setStatus(host: string, ctid: number, status: 'running' | 'stopped'): void {
     const d = ctDir(this.dir, host, ctid);

@@ -1,6 +1,6 @@
 // End to end: the lab's LXC containers over real SSH (ssh2, host keys pinned): pct status, list,
 // config, exec (the command's own exit code, the CT's own files and units), stop, start, destroy,
-// with the real tool's messages and exit codes (shared/LAB.md §1), and the audit of what changed.
+// with the real tool's messages and exit codes (pve-container, pve-guest-common), and the audit of what changed.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { Client } from 'ssh2';
 import { parse } from 'yaml';
 import { inventorySchema } from '../../src/inventory/schema';
 import { Lab } from '../../lab/src/index';
+import { createCt } from '../../lab/src/lxc';
 
 interface Exec {
   code: number | null;
@@ -131,9 +132,17 @@ void describe('lab: LXC containers (pct)', { timeout: 120_000 }, () => {
     assert.equal((await pct('start 113')).stderr, 'CT 113 already running\n');
 
     assert.equal((await pct('shutdown 113 --timeout 30')).code, 0);
+    const jobsBefore = fs.readFileSync(`${lab.dir}/pve/jobs.cfg`, 'utf8');
+    assert.match(jobsBefore, /\tvmid 113\n/, 'a backup job names only CT 113');
     const destroyed = await pct('destroy 113 --purge 1');
-    assert.deepEqual(destroyed, { code: 0, stdout: '  Logical volume "vm-113-disk-0" successfully removed.\n', stderr: '' });
+    assert.deepEqual(destroyed, { code: 0, stdout: '  Logical volume "vm-113-disk-0" successfully removed.\npurging CT 113 from related configurations..\n', stderr: '' });
     assert.equal(lab.lxc.exists(113), false);
+    // --purge: remove_vmid_from_backup_jobs drops a job whose vmid list becomes empty, keeps an `all` job
+    const jobsAfter = fs.readFileSync(`${lab.dir}/pve/jobs.cfg`, 'utf8');
+    assert.doesNotMatch(jobsAfter, /vmid 113/);
+    assert.match(jobsAfter, /\tall 1\n/);
+    // mp0 is a bind mount (/tank/frigate): not a volume, so its data stays on the host
+    assert.ok(lab.lxc.hostFiles(HOST, '/tank/frigate/recordings').length >= 9, 'the bind-mounted recordings outlive the CT');
     assert.equal(lab.lxc.container(HOST, 113), null);
     assert.equal((await pct('status 113')).stderr, "Configuration file 'nodes/fun-bedbug/lxc/113.conf' does not exist\n");
     assert.equal((await pct('destroy 113')).stderr, "Configuration file 'nodes/fun-bedbug/lxc/113.conf' does not exist\n");
@@ -142,5 +151,44 @@ void describe('lab: LXC containers (pct)', { timeout: 120_000 }, () => {
     const changes = lab.audit().filter((e) => e.tool === 'pct' && e.change).map((e) => e.argv.slice(0, 2).join(' '));
     assert.deepEqual(changes, ['destroy 113', 'stop 113', 'stop 113', 'start 113', 'start 113', 'shutdown 113', 'destroy 113', 'destroy 113']);
     assert.equal(lab.audit().filter((e) => e.tool === 'pct' && e.argv[0] === 'status').every((e) => !e.change), true);
+  });
+  void test('volumes: vzdump leaves out a volume mount point without backup=1, pct destroy frees every volume the CT owns', async () => {
+    createCt(lab.dir, HOST, 120, {
+      hostname: 'nvr2',
+      rootfs: 'local-lvm:vm-120-disk-0,size=8G',
+      mp0: 'local-lvm:vm-120-disk-1,mp=/media/frigate,size=500G',
+      mp1: 'local-lvm:vm-120-disk-2,mp=/srv,backup=1',
+      mp2: '/tank/nvr2,mp=/config',
+      mp3: 'local-lvm:vm-121-disk-0,mp=/shared',
+      unused0: 'local-lvm:vm-120-disk-3',
+    }, { 'media/frigate/recordings/a.mp4': 'x', 'config/config.yml': 'cameras: {}\n' });
+    const dump = await sshExec(lab, HOST, 'vzdump 120 --storage pbs-homelab --mode snapshot');
+    assert.equal(dump.code, 0, dump.stderr);
+    const lines = dump.stderr.split('\n').filter((l) => /mount point/.test(l));
+    assert.deepEqual(lines, [
+      "INFO: including mount point rootfs ('/') in backup",
+      "INFO: excluding volume mount point mp0 ('/media/frigate') from backup (disabled)",
+      "INFO: including mount point mp1 ('/srv') in backup",
+      "INFO: excluding bind mount point mp2 ('/config') from backup (not a volume)",
+      "INFO: excluding volume mount point mp3 ('/shared') from backup (disabled)",
+    ]);
+    assert.match(dump.stderr, / --include-dev \/mnt\/vzsnap0\/\.\/ --include-dev \/mnt\/vzsnap0\/\.\/srv /);
+    assert.match(dump.stderr, /\nINFO: Backup job finished successfully\n$/);
+
+    // the whole cluster's guests: the CT on its node, the VMs on theirs
+    const res = await sshExec(lab, 'still-fawn', 'pvesh get /cluster/resources --type vm --output-format json');
+    const guests = JSON.parse(res.stdout) as { id: string; node: string; status: string; vmid: number }[];
+    assert.deepEqual(guests.find((g) => g.vmid === 120), { id: 'lxc/120', maxcpu: 1, maxmem: 536870912, name: 'nvr2', node: HOST, status: 'running', template: 0, type: 'lxc', uptime: 0, vmid: 120 });
+    assert.ok(guests.some((g) => g.id.startsWith('qemu/') && g.node === HOST));
+
+    const destroyed = await pct('destroy 120 --force 1');
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    assert.equal(destroyed.stdout, ['vm-120-disk-0', 'vm-120-disk-1', 'vm-120-disk-2', 'vm-120-disk-3'].map((v) => `  Logical volume "${v}" successfully removed.\n`).join(''));
+    assert.equal(destroyed.stderr, "forced to stop CT 120 before destroying!\nignore deletion of 'local-lvm:vm-121-disk-0', CT 120 isn't the owner!\n");
+    assert.equal(lab.lxc.exists(120), false);
+    assert.deepEqual(lab.lxc.files(120, '/media/frigate'), [], 'the recordings on the mp0 volume are gone');
+    assert.deepEqual(lab.lxc.hostFiles(HOST, '/tank/nvr2'), ['config.yml'], 'the bind mount source stays on the host');
+    const after = JSON.parse((await sshExec(lab, HOST, 'pvesh get /cluster/resources --type vm --output-format json')).stdout) as { vmid: number }[];
+    assert.equal(after.some((g) => g.vmid === 120), false, 'absent from the whole cluster');
   });
 });

@@ -10,6 +10,7 @@ import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/t
 import { startStack, type Stack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 
 const HOST = 'fun-bedbug';
 const CT = 113;
@@ -41,6 +42,30 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     }
   }
 
+  /** Approves every gate the run opens (as an operator who says yes to all) until it ends; its result or its error. */
+  async function approveAll(h: WorkflowHandle): Promise<RunbookResult | Error> {
+    let end: RunbookResult | Error | undefined;
+    const result = h.result().then(
+      (r) => (end = r as RunbookResult),
+      (e: unknown) => (end = e as Error),
+    );
+    while (end === undefined) {
+      const st = await waitForStatus(h, (x) => x.state !== 'running' || x.openGate !== undefined, 120_000).catch(() => undefined);
+      if (st?.openGate) {
+        await h.executeUpdate(decideUpdate, { args: [{ step: st.openGate.step, by: 'carol', decision: 'approve', comment: 'rehearsal' }] }).catch(() => undefined);
+      }
+      await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
+    }
+    return end;
+  }
+
+  /** The step the run failed at and its error (from the run's own status). */
+  async function failedStep(h: WorkflowHandle): Promise<{ id: string; error: string } | undefined> {
+    const st = await h.query(statusQuery);
+    const f = st.steps.find((x) => x.state === 'failed');
+    return f ? { id: f.id, error: f.error ?? '' } : undefined;
+  }
+
   it('a dry run checks everything, plans vzdump/stop/destroy and changes nothing', async () => {
     const h = await s.start('lxcRetirement', { dryRun: true, healthyFor: '1s', checkEvery: '1s', grace: '1s' });
     const result = (await h.result()) as RunbookResult;
@@ -63,6 +88,45 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.equal(result.outcome, 'rejected', result.summary);
     assert.deepEqual(changes(), [], 'no vzdump, no stop, no destroy');
     assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
+  });
+
+  // issue 10 item 2: vzdump leaves out a volume mount point without backup=1, pct destroy frees it
+  it('a CT with an mp0 volume (no backup=1) holding recordings is refused before any change; its recordings stay', async () => {
+    const recordings = s.lab.lxc.files(CT, '/media/frigate/recordings');
+    assert.ok(recordings.length > 0);
+    s.lab.lxc.setConfig(CT, 'mp0', 'local-lvm:vm-113-disk-1,mp=/media/frigate,size=500G');
+    try {
+      const before = changes().length;
+      const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
+      const end = await approveAll(h);
+      assert.ok(end instanceof Error, `the run must not finish: ${JSON.stringify((end as RunbookResult).summary)}`);
+      const failed = await failedStep(h);
+      assert.equal(failed?.id, 'lxc-state', 'refused at the first read of the CT, before the soak');
+      assert.match(failed!.error, /mp0 \(local-lvm:vm-113-disk-1 at \/media\/frigate\).*no backup=1/);
+      assert.deepEqual(changes().slice(before), [], 'no vzdump, no stop, no destroy');
+      assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
+      assert.deepEqual(s.lab.lxc.files(CT, '/media/frigate/recordings'), recordings, 'every recording is still there');
+    } finally {
+      if (s.lab.lxc.exists(CT)) s.lab.lxc.setConfig(CT, 'mp0', '/tank/frigate,mp=/media/frigate');
+    }
+  });
+
+  // issue 10 item 4: pct status on the old node says "does not exist" for a CT that lives on another node
+  it('a CT migrated to another node is refused, not reported as already destroyed', async () => {
+    s.lab.lxc.migrate(CT, 'still-fawn');
+    try {
+      const before = changes().length;
+      const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
+      const end = await approveAll(h);
+      assert.ok(end instanceof Error, `the run must not finish: ${JSON.stringify((end as RunbookResult).summary)}`);
+      const failed = await failedStep(h);
+      assert.equal(failed?.id, 'lxc-state');
+      assert.match(failed!.error, /CT 113 is not on fun-bedbug: it lives on cluster node still-fawn \(status running/);
+      assert.deepEqual(changes().slice(before), []);
+      assert.equal(s.lab.lxc.container('still-fawn', CT)?.status, 'running', 'the CT still runs where it went');
+    } finally {
+      if (s.lab.lxc.container('still-fawn', CT)) s.lab.lxc.migrate(CT, HOST);
+    }
   });
 
   it('soak (failed checks asked about), backup, archive check, stop, grace, destroy: each once', async () => {
@@ -92,6 +156,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.match(result.summary, new RegExp(`backed up as ${newArchives[0]!.replace(/[/.]/g, '\\$&')}`));
 
     assert.equal(s.lab.lxc.exists(CT), false, 'the CT is gone from the lab');
+    assert.ok(s.lab.lxc.hostFiles(HOST, '/tank/frigate/recordings').length > 0, 'the bind-mounted recordings stay on the host');
     assert.ok(ctArchives().includes(newArchives[0]!), 'its archive stays in the datastore');
     assert.equal(count('vzdump'), 1);
     assert.equal(count('pct', 'stop'), 1);

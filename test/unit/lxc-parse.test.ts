@@ -1,7 +1,9 @@
 // Parsers of pct and vzdump output, on the real formats (pve-container pct.pm, pve-manager VZDump.pm).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePctConfig, parsePctList, parsePctStatus } from '../../src/activities/parse/pct';
+import { missingConfigNode, parseCtVolumes, parsePctConfig, parsePctList, parsePctStatus } from '../../src/activities/parse/pct';
+import { parseClusterGuests } from '../../src/activities/parse/pve-cluster';
+import { destroyImpact, refuseLoss } from '../../src/activities/lxc/volumes';
 import { parseArchiveName, parseStorageCfgEntry, parseVzdumpLog } from '../../src/activities/parse/vzdump';
 
 describe('parsePctStatus', () => {
@@ -9,9 +11,11 @@ describe('parsePctStatus', () => {
     assert.equal(parsePctStatus({ exitCode: 0, stdout: 'status: running\n', stderr: '' }, 113), 'running');
     assert.equal(parsePctStatus({ exitCode: 0, stdout: 'status: stopped\n', stderr: '' }, 113), 'stopped');
   });
-  it('a missing config is a CT that is gone, not an error', () => {
+  it('a missing config only says: not on this node (load_config reads nodes/<local node>/lxc/<id>.conf)', () => {
     const raw = { exitCode: 2, stdout: '', stderr: "Configuration file 'nodes/fun-bedbug/lxc/113.conf' does not exist\n" };
-    assert.equal(parsePctStatus(raw, 113), 'gone');
+    assert.equal(parsePctStatus(raw, 113), 'not-on-this-node');
+    assert.equal(missingConfigNode(raw.stderr), 'fun-bedbug');
+    assert.equal(missingConfigNode('ipcc_send_rec[1] failed'), null);
   });
   it('another CT missing, other errors and odd output throw', () => {
     assert.throws(() => parsePctStatus({ exitCode: 2, stdout: '', stderr: "Configuration file 'nodes/fun-bedbug/lxc/114.conf' does not exist\n" }, 113), /exited 2/);
@@ -68,7 +72,26 @@ INFO: Backup job finished successfully
 
 describe('parseVzdumpLog', () => {
   it('archive, duration and the job result of a good run', () => {
-    assert.deepEqual(parseVzdumpLog(OK_LOG, 113), { archive: 'ct/113/2026-03-01T02:00:01Z', duration: '00:00:38', jobOk: true, errors: [] });
+    assert.deepEqual(parseVzdumpLog(OK_LOG, 113), {
+      archive: 'ct/113/2026-03-01T02:00:01Z',
+      duration: '00:00:38',
+      jobOk: true,
+      errors: [],
+      included: [{ key: 'rootfs', mp: '/' }],
+      excluded: [],
+    });
+  });
+  it('mount points left out (VZDump/LXC.pm prepare: "excluding <type> mount point ... (<reason>)")', () => {
+    const log = OK_LOG.replace(
+      "in backup\n",
+      "in backup\nINFO: excluding volume mount point mp0 ('/media/frigate') from backup (disabled)\nINFO: excluding bind mount point mp1 ('/mnt/t') from backup (not a volume)\nINFO: including mount point mp2 ('/srv') in backup\n",
+    );
+    const r = parseVzdumpLog(log, 113);
+    assert.deepEqual(r.excluded, [
+      { type: 'volume', key: 'mp0', mp: '/media/frigate', reason: 'disabled' },
+      { type: 'bind', key: 'mp1', mp: '/mnt/t', reason: 'not a volume' },
+    ]);
+    assert.deepEqual(r.included, [{ key: 'rootfs', mp: '/' }, { key: 'mp2', mp: '/srv' }]);
   });
   it('a failed run: ERROR lines, no finished line, job finished with errors', () => {
     const log = `INFO: starting new backup job: vzdump 113 --storage pbs-homelab
@@ -99,5 +122,50 @@ describe('parseArchiveName / parseStorageCfgEntry', () => {
     assert.deepEqual(parseStorageCfgEntry(cfg, 'pbs-homelab'), { type: 'pbs', props: { datastore: 'homelab-backup', server: '127.0.0.2', content: 'backup' } });
     assert.deepEqual(parseStorageCfgEntry(cfg, 'local')?.props.path, '/var/lib/vz');
     assert.equal(parseStorageCfgEntry(cfg, 'nope'), null);
+  });
+});
+
+describe('parseCtVolumes / destroyImpact (pve-container LXC/Config.pm parse_volume, LXC.pm destroy_lxc_container)', () => {
+  const conf = {
+    rootfs: 'local-lvm:vm-113-disk-0,size=32G',
+    mp10: 'local-lvm:vm-113-disk-3,mp=/srv,backup=1',
+    mp0: 'volume=local-lvm:vm-113-disk-1,mp=/media/frigate,size=500G',
+    mp1: '/tank/frigate,mp=/mnt/tank',
+    mp2: '/dev/sdb1,mp=/mnt/usb',
+    mp3: 'local-lvm:vm-120-disk-1,mp=/shared',
+    unused0: 'local-lvm:vm-113-disk-2',
+    hostname: 'frigate',
+  };
+  it('rootfs, mpN by number, unusedN; type, mount path, backup flag and owner', () => {
+    const v = parseCtVolumes(conf);
+    assert.deepEqual(v.map((x) => x.key), ['rootfs', 'mp0', 'mp1', 'mp2', 'mp3', 'mp10', 'unused0']);
+    assert.deepEqual(v[0], { key: 'rootfs', volid: 'local-lvm:vm-113-disk-0', type: 'volume', mp: '/', backup: false, owner: 113 });
+    assert.deepEqual(v[1], { key: 'mp0', volid: 'local-lvm:vm-113-disk-1', type: 'volume', mp: '/media/frigate', backup: false, owner: 113 });
+    assert.deepEqual([v[2]!.type, v[3]!.type, v[4]!.owner, v[5]!.backup, v[6]!.mp], ['bind', 'device', 120, true, null]);
+  });
+  it('the destroy frees owned volumes; those outside the backup are lost and refused', () => {
+    const i = destroyImpact(parseCtVolumes(conf), 113);
+    assert.deepEqual(i.backedUp.map((x) => x.key), ['rootfs', 'mp10']);
+    assert.deepEqual(i.lost.map((x) => x.key), ['mp0', 'unused0']);
+    assert.deepEqual(i.kept.map((x) => x.key), ['mp1', 'mp2', 'mp3']);
+    assert.throws(() => refuseLoss(i, 113, 'fun-bedbug'), /would free mp0 \(local-lvm:vm-113-disk-1 at \/media\/frigate\), unused0 \(local-lvm:vm-113-disk-2\)/);
+    const safe = destroyImpact(parseCtVolumes({ rootfs: conf.rootfs, mp1: conf.mp1 }), 113);
+    assert.doesNotThrow(() => refuseLoss(safe, 113, 'fun-bedbug'));
+  });
+});
+
+describe('parseClusterGuests (pve-manager API2/Cluster.pm resources)', () => {
+  it('guests with their node; other entries skipped; bad output refused', () => {
+    const text = JSON.stringify([
+      { id: 'node/fun-bedbug', node: 'fun-bedbug', status: 'online', type: 'node' },
+      { id: 'lxc/113', name: 'frigate', node: 'still-fawn', status: 'running', type: 'lxc', vmid: 113 },
+      { id: 'qemu/106', node: 'fun-bedbug', status: 'unknown', type: 'qemu', vmid: 106 },
+    ]);
+    assert.deepEqual(parseClusterGuests(text), [
+      { vmid: 113, node: 'still-fawn', type: 'lxc', status: 'running', name: 'frigate' },
+      { vmid: 106, node: 'fun-bedbug', type: 'qemu', status: 'unknown', name: null },
+    ]);
+    assert.throws(() => parseClusterGuests('no such resource'), /no JSON/);
+    assert.throws(() => parseClusterGuests('{}'), /array/);
   });
 });

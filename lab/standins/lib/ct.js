@@ -68,8 +68,81 @@ function stop(host, ctid) {
   fs.rmSync(path.join(ctDir(host, ctid), 'run'), { recursive: true, force: true });
 }
 
+const TRUE = /^(1|true|yes|on)$/i;
+
+/**
+ * The CT's volumes in pve-container's order (src/PVE/LXC/Config.pm valid_volume_keys_with_unused:
+ * rootfs, mp0..mp255, unused0..): key, volid, type (classify_mountpoint: /dev/... device, /... bind,
+ * else a storage volume), mount path (rootfs is '/'), backup flag, and the owner CT id that
+ * PVE::Storage::parse_volname reads from the volume name (LvmThinPlugin.pm/ZFSPoolPlugin.pm parse_volname: vm-/base-/subvol-/basevol-<id>-...).
+ */
+function volumes(ct) {
+  const keys = Object.keys(ct).filter((k) => /^(mp|unused)\d+$/.test(k));
+  const num = (k) => Number(k.replace(/^\D+/, ''));
+  keys.sort((a, b) => (a[0] === b[0] ? num(a) - num(b) : a.startsWith('mp') ? -1 : 1));
+  if (ct.rootfs !== undefined) keys.unshift('rootfs');
+  return keys.map((key) => {
+    const parts = String(ct[key]).split(',');
+    const opts = {};
+    let volid = '';
+    for (const [i, p] of parts.entries()) {
+      const eq = p.indexOf('=');
+      if (eq < 0 && i === 0) volid = p;
+      else if (eq >= 0 && p.slice(0, eq) === 'volume') volid = p.slice(eq + 1);
+      else if (eq >= 0) opts[p.slice(0, eq)] = p.slice(eq + 1);
+    }
+    const type = volid.startsWith('/dev/') ? 'device' : volid.startsWith('/') ? 'bind' : 'volume';
+    const owner = type === 'volume' ? (/(?:^|[:/])(?:vm|base|subvol|basevol)-(\d+)-/.exec(volid) || [])[1] : undefined;
+    return {
+      key,
+      volid,
+      type,
+      mp: key === 'rootfs' ? '/' : opts.mp,
+      backup: TRUE.test(opts.backup || ''),
+      owner: owner === undefined ? null : Number(owner),
+    };
+  });
+}
+
+/** Where the host keeps a bind mount's source directory (it outlives the CT). */
+function hostPath(host, p) {
+  return path.join(c.LAB_DIR, 'hosts', host, 'fs', p);
+}
+
+/**
+ * pve-container src/PVE/LXC.pm destroy_lxc_container: every volume of rootfs, mpN and unusedN that
+ * the CT owns is freed (delete_mountpoint_volume; a bind or device mount point is not a volume and is
+ * left alone, so its data stays on the host). The CT's files under a bind mount's path are moved to
+ * the host's side of that mount (hosts/<host>/fs/<source>); everything else in the CT goes.
+ * Returns the volumes it freed and those it left because another CT owns them.
+ */
 function destroy(host, ctid) {
+  const ct = load(host, ctid);
+  const freed = [];
+  const foreign = [];
+  for (const v of ct ? volumes(ct) : []) {
+    if (v.type === 'bind' && v.mp) {
+      const inCt = path.join(ctDir(host, ctid), 'fs', v.mp);
+      if (fs.existsSync(inCt)) {
+        const dst = hostPath(host, v.volid);
+        fs.rmSync(dst, { recursive: true, force: true });
+        fs.mkdirSync(path.dirname(dst), { recursive: true });
+        fs.renameSync(inCt, dst);
+      }
+    }
+    if (v.type !== 'volume' || freed.includes(v.volid)) continue;
+    if (v.owner === ctid) freed.push(v.volid);
+    else foreign.push(v.volid);
+  }
   fs.rmSync(ctDir(host, ctid), { recursive: true, force: true });
+  return { freed, foreign };
+}
+
+/** The host a CT's config lives on (CT ids are unique in the cluster, pmxcfs .vmlist), or null. */
+function hostOf(ctid) {
+  const hostsDir = path.join(c.LAB_DIR, 'hosts');
+  for (const h of fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir).sort() : []) if (load(h, ctid)) return h;
+  return null;
 }
 
 /** CT ids on this host, sorted numerically. */
@@ -84,4 +157,4 @@ function list(host) {
   return ids.map(Number).sort((a, b) => a - b);
 }
 
-module.exports = { ctDir, load, loadOrDie, save, unitState, setUnitState, enabledUnits, start, stop, destroy, list };
+module.exports = { ctDir, load, loadOrDie, save, unitState, setUnitState, enabledUnits, start, stop, destroy, list, volumes, hostPath, hostOf };

@@ -10,4 +10,6 @@ export const pctStop = (ctid: number) => shellCommand(['pct', 'stop', String(val
 export const pctDestroy = (ctid: number) => shellCommand(['pct', 'destroy', String(validVmid(ctid, 'ctid')), '--purge', '1']);
 export const vzdump = (ctid: number, storage: string) =>
   shellCommand(['vzdump', String(validVmid(ctid, 'ctid')), '--storage', storage, '--mode', 'snapshot']);
+/** Every guest of the cluster with its node (pve-manager API2/Cluster.pm resources); one JSON line. */
+export const clusterGuests = () => shellCommand(['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json']);
 export const readStorageCfg = () => shellCommand(['cat', STORAGE_CFG]);

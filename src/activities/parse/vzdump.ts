@@ -10,6 +10,14 @@ export interface VzdumpResult {
   jobOk: boolean;
   /** "ERROR: ..." lines, without the prefix. */
   errors: string[];
+  /** Mount points in the archive: "including mount point <key> ('<path>') in backup". */
+  included: { key: string; mp: string }[];
+  /**
+   * Mount points left out: "excluding <type> mount point <key> ('<path>') from backup (<reason>)"
+   * (pve-container src/PVE/VZDump/LXC.pm prepare; reason from LXC/Config.pm mountpoint_backup_enabled:
+   * "not a volume" for bind/device mounts, "disabled" for a volume without backup=1).
+   */
+  excluded: { key: string; type: string; mp: string; reason: string }[];
 }
 
 export function parseVzdumpLog(text: string, vmid: number): VzdumpResult {
@@ -17,7 +25,13 @@ export function parseVzdumpLog(text: string, vmid: number): VzdumpResult {
   let archive: string | null = null;
   let duration: string | null = null;
   const errors: string[] = [];
+  const included: VzdumpResult['included'] = [];
+  const excluded: VzdumpResult['excluded'] = [];
   for (const line of lines) {
+    const inc = /^INFO: including mount point (\S+) \('(.*)'\) in backup$/.exec(line);
+    if (inc) included.push({ key: inc[1]!, mp: inc[2]! });
+    const exc = /^INFO: excluding (\S+) mount point (\S+) \('(.*)'\) from backup \((.*)\)$/.exec(line);
+    if (exc) excluded.push({ type: exc[1]!, key: exc[2]!, mp: exc[3]!, reason: exc[4]! });
     const a = /^INFO: creating Proxmox Backup Server archive '((?:ct|vm)\/(\d+)\/[0-9T:-]+Z)'$/.exec(line);
     if (a && Number(a[2]) === vmid) archive = a[1]!;
     const f = /^INFO: Finished Backup of VM (\d+) \((\d{2,}:\d{2}:\d{2})\)$/.exec(line);
@@ -25,7 +39,7 @@ export function parseVzdumpLog(text: string, vmid: number): VzdumpResult {
     const e = /^ERROR: (.*)$/.exec(line);
     if (e) errors.push(e[1]!);
   }
-  return { archive, duration, jobOk: lines.includes('INFO: Backup job finished successfully'), errors };
+  return { archive, duration, jobOk: lines.includes('INFO: Backup job finished successfully'), errors, included, excluded };
 }
 
 /** `ct/113/2026-01-02T03:04:05Z` → its parts. */
