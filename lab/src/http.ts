@@ -29,3 +29,11 @@ export async function startHttpd(labDir: string, address: string): Promise<numbe
   await waitPort(address, HTTP_PORT, 10_000);
   return pid;
 }
+
+/** Fault: the web server answers `path` (e.g. '/install.sh') with HTTP `status` until called again with status 0. */
+export function failDownload(labDir: string, urlPath: string, status: number): void {
+  const file = path.join(labDir, 'faults', 'http-fail.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (status > 0) fs.writeFileSync(file, JSON.stringify({ path: urlPath, status }));
+  else fs.rmSync(file, { force: true });
+}

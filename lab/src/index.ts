@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
 import { FRIGATE_BINS, LabFrigate, seedFrigateDb, setupFrigate } from './frigate';
-import { startHttpd, writeWww } from './http';
+import { failDownload, startHttpd, writeWww } from './http';
 import { writeInventory } from './inventory';
 import { LXC_BINS, LabLxc, setupLxc } from './lxc';
 import { PBS_BINS, LabPbs, setupPbs } from './pbs';
@@ -17,9 +17,9 @@ import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
 import { readJsonOr, readLabJson, vmDir, writeLabJson } from './state';
 import {
   DEFAULT_IOMMU_GROUPS, FIRST_HOST, GO_VERSION, HOSTS, HTTP_HOST_OCTET, HTTP_PORT, K3S_COMMIT, K3S_VERSION,
-  SSH_PORT, STALE_HOST, STANDINS_DIR, hostAddress, nodeAddress, type LabJson, type LabVm,
+  SSH_PORT, STALE_HOST, STANDINS_DIR, hostAddress, labVms, nodeAddress, type ExtraNode, type LabJson,
 } from './topology';
-import { ageKubeNodes, formCluster, installK3s, makeStale, prepareVm } from './vms';
+import { ageKubeNodes, formCluster, installK3s, makeStale, prepareVm, startK3s, stopK3s, writeConfigYaml } from './vms';
 
 export type { EtcdMember, EndpointHealth } from './etcd';
 export type { RebootOptions } from './faults';
@@ -34,6 +34,14 @@ export interface LabOptions {
   /** Start with still-fawn three weeks stale, as the seed found it (default true). false: a healthy
    * four-node cluster, as after the rejoin (the start of Phases 2-4). */
   staleNode?: boolean;
+  /** More K3s server VMs on existing hosts, e.g. [{ host: 'pve', vmid: 109, node: 'k3s-vm-pve-2' }]. */
+  extraNodes?: ExtraNode[];
+  /** Nodes whose k3s service is stopped once the cluster formed: member listed but dead, node NotReady. */
+  stoppedNodes?: string[];
+  /** Install every server with its own `--node-name <node> --node-ip <address>` in the unit, as many homelabs do. */
+  pinNodeFlags?: boolean;
+  /** A node's own /etc/rancher/k3s/config.yaml, written before K3s is installed on it (`@@TOKEN@@` becomes the join token). */
+  configYaml?: Record<string, string>;
 }
 
 export interface KubeNode {
@@ -48,6 +56,8 @@ export interface AuditEntry {
   tool: string;
   argv: string[];
   change: boolean;
+  /** The argv held a secret (masked above): on a real host anyone running ps would have seen it. */
+  secretInArgv?: true;
 }
 
 const STANDIN_BINS = ['qm', 'pct', 'systemctl', 'kubectl', 'etcdctl', 'journalctl', ...PBS_BINS, ...FRIGATE_BINS, ...LXC_BINS];
@@ -118,7 +128,7 @@ export class Lab {
     for (const d of ['ssh', 'pki', 'bin', 'www', 'kube/nodes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
     const subnet = await pickSubnet();
     const httpBase = `http://${subnet}.${HTTP_HOST_OCTET}:${HTTP_PORT}`;
-    const vms: LabVm[] = HOSTS.map((h) => ({ vmid: h.vmid, host: h.name, node: h.node, address: nodeAddress(subnet, h) }));
+    const vms = labVms(subnet, opts.extraNodes);
     const l: LabJson = {
       version: 1, dir, subnet, standins: STANDINS_DIR, k3sVersion: K3S_VERSION, k3sCommit: K3S_COMMIT, goVersion: GO_VERSION,
       token: '', httpBase, installScriptUrl: `${httpBase}/install.sh`, agentBootMs: 1500, restartSec: 5,
@@ -166,8 +176,10 @@ export class Lab {
 
     // K3s on every VM, the cluster, then still-fawn's three weeks away.
     const first = vms.find((v) => v.host === FIRST_HOST)!;
-    await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first)));
+    for (const [node, text] of Object.entries(opts.configYaml ?? {})) writeConfigYaml(dir, vms, node, text.replaceAll('@@TOKEN@@', l.token));
+    await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first, { pinNodeFlags: opts.pinNodeFlags })));
     await formCluster(dir, l);
+    for (const node of opts.stoppedNodes ?? []) await stopK3s(dir, vms, node);
     if (opts.staleNode ?? true) {
       await makeStale(dir, stale);
       ageKubeNodes(dir, stale);
@@ -271,6 +283,30 @@ export class Lab {
   /** The next invocation of stand-in `tool` (argv containing `match`) sleeps `ms` after its audit line, once. */
   hangOnce(tool: string, ms: number, match?: string): void {
     hangOnce(this.dir, tool, ms, match);
+  }
+
+  /** A node's k3s service stopped (its etcd member dead) or started again, behind the runbook's back. */
+  stopK3s(node: string): Promise<void> {
+    return stopK3s(this.dir, this.info.vms, node);
+  }
+  startK3s(node: string): Promise<void> {
+    return startK3s(this.dir, this.info.vms, node);
+  }
+
+  /** The lab's web server answers `urlPath` (e.g. '/install.sh') with HTTP `status`; status 0 ends the fault. */
+  failDownload(urlPath: string, status: number): void {
+    failDownload(this.dir, urlPath, status);
+  }
+
+  /** The content of a file on a VM's disk (its fs/), or null: e.g. ('k3s-vm-still-fawn', '/etc/rancher/k3s/config.yaml'). */
+  vmFile(node: string, file: string): string | null {
+    const vm = this.info.vms.find((v) => v.node === node);
+    if (!vm) throw new Error(`unknown lab node "${node}"`);
+    try {
+      return fs.readFileSync(path.join(vmDir(this.dir, vm.host, vm.vmid), 'fs', file), 'utf8');
+    } catch {
+      return null;
+    }
   }
 
   /** Every new SSH session to any lab host starts `ms` later (0 turns it off). */

@@ -11,10 +11,11 @@ import { HOSTS, type LabJson } from './topology';
 export function writeInventory(labDir: string, l: LabJson): string {
   const hosts: Record<string, { address: string; port: number }> = {};
   const nodes: Record<string, object> = {};
-  for (const h of HOSTS) {
-    hosts[h.name] = { address: l.hosts[h.name]!.address, port: l.hosts[h.name]!.port };
-    const vm = l.vms.find((v) => v.host === h.name)!;
-    nodes[vm.node] = { host: h.name, vmid: vm.vmid, address: vm.address, etcdEndpoint: `https://${vm.address}:2379`, gpuPassthrough: h.gpuPassthrough };
+  for (const h of HOSTS) hosts[h.name] = { address: l.hosts[h.name]!.address, port: l.hosts[h.name]!.port };
+  // every VM of the lab, extra ones included (Lab.start's extraNodes); GPU passthrough is the topology's node only
+  for (const vm of l.vms) {
+    const gpuPassthrough = HOSTS.some((h) => h.node === vm.node && h.gpuPassthrough);
+    nodes[vm.node] = { host: vm.host, vmid: vm.vmid, address: vm.address, etcdEndpoint: `https://${vm.address}:2379`, gpuPassthrough };
   }
   const inv = {
     ssh: {

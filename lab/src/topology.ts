@@ -36,6 +36,24 @@ export interface LabVm {
   address: string;
 }
 
+/** One more K3s server VM on an existing Proxmox host (e.g. `k3s-vm-pve-2`, VM 109 on pve). */
+export interface ExtraNode {
+  host: string;
+  vmid: number;
+  node: string;
+}
+
+/** The VMs of a lab: one per host of the fixed topology, then the extra ones (node addresses .21, .22...). */
+export function labVms(subnet: string, extra: ExtraNode[] = []): LabVm[] {
+  const vms: LabVm[] = HOSTS.map((h) => ({ vmid: h.vmid, host: h.name, node: h.node, address: nodeAddress(subnet, h) }));
+  extra.forEach((x, i) => {
+    if (!HOSTS.some((h) => h.name === x.host)) throw new Error(`extra node ${x.node}: unknown lab host "${x.host}"`);
+    if (vms.some((v) => v.node === x.node || (v.host === x.host && v.vmid === x.vmid))) throw new Error(`extra node ${x.node}: name or VM id taken`);
+    vms.push({ vmid: x.vmid, host: x.host, node: x.node, address: `${subnet}.${21 + i}` });
+  });
+  return vms;
+}
+
 export interface LabJson {
   version: 1;
   dir: string;

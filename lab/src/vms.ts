@@ -37,8 +37,9 @@ async function inVmOk(labDir: string, vm: LabVm, cmd: string[], env: Record<stri
 }
 
 /** The same install line an operator runs, without starting the service yet. */
-export function installK3s(labDir: string, l: LabJson, vm: LabVm, first: LabVm): Promise<string> {
-  const args = vm === first ? 'server --cluster-init --disable servicelb' : `server --server https://${first.address}:6443 --disable servicelb`;
+export function installK3s(labDir: string, l: LabJson, vm: LabVm, first: LabVm, opts: { pinNodeFlags?: boolean } = {}): Promise<string> {
+  const pinned = opts.pinNodeFlags ? ` --node-name ${vm.node} --node-ip ${vm.address}` : '';
+  const args = (vm === first ? 'server --cluster-init --disable servicelb' : `server --server https://${first.address}:6443 --disable servicelb`) + pinned;
   const token = vm === first ? '' : `K3S_TOKEN='${l.token}' `;
   const line = `curl -sfL ${l.installScriptUrl} | INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION=${K3S_VERSION} ${token}sh -s - ${args}`;
   return inVmOk(labDir, vm, ['bash', '-c', line]);
@@ -94,4 +95,28 @@ export function ageKubeNodes(labDir: string, stale: LabVm): void {
     if (rec.metadata.name === stale.node) rec.lab.heartbeat = iso(21 * 86_400_000);
     fs.writeFileSync(file, JSON.stringify(rec, null, 2) + '\n');
   }
+}
+
+function vmOf(vms: LabVm[], node: string): LabVm {
+  const vm = vms.find((v) => v.node === node);
+  if (!vm) throw new Error(`unknown lab node "${node}"`);
+  return vm;
+}
+
+/** A node's own /etc/rancher/k3s/config.yaml (K3s reads it at every start; k3s-uninstall.sh deletes it). */
+export function writeConfigYaml(labDir: string, vms: LabVm[], node: string, text: string): void {
+  const vm = vmOf(vms, node);
+  const dir = path.join(vmDir(labDir, vm.host, vm.vmid), 'fs', 'etc/rancher/k3s');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.yaml'), text, { mode: 0o600 });
+}
+
+/** A server whose k3s service is down: its member stays listed (dead), its node goes NotReady. */
+export async function stopK3s(labDir: string, vms: LabVm[], node: string): Promise<void> {
+  await inVmOk(labDir, vmOf(vms, node), ['systemctl', 'stop', 'k3s']);
+}
+
+/** The k3s service of a node started again (as `systemctl start k3s` in its VM, not audited). */
+export async function startK3s(labDir: string, vms: LabVm[], node: string): Promise<void> {
+  await inVmOk(labDir, vmOf(vms, node), ['systemctl', 'start', 'k3s']);
 }

@@ -18,10 +18,20 @@ export interface StaleMember {
   peerURL: string;
 }
 
-/** The members of `node`: by K3s's `<node>-<8 hex>` name, or by a peer URL on the node's address. */
+/**
+ * The node a K3s member name belongs to, as K3s itself maps it back (k3s pkg/etcd/etcd.go `join`: the
+ * member name cut at its LAST hyphen, when that hyphen is past index 1; `setName` writes
+ * `<node name>-<8 hex of a uuid>`). `k3s-vm-pve-2-1a2b3c4d` is k3s-vm-pve-2's, never k3s-vm-pve's.
+ */
+export function nodeOfMemberName(name: string): string {
+  const lastHyphen = name.lastIndexOf('-');
+  return lastHyphen > 1 ? name.slice(0, lastHyphen) : name;
+}
+
+/** The members of `node`: by K3s's name mapping, or by a peer URL on the node's address (an unstarted member has no name). */
 export function membersOf(members: EtcdMember[], ref: NodeRef): EtcdMember[] {
   return members.filter(
-    (m) => m.name.startsWith(`${ref.name}-`) || m.peerURLs.some((u) => hostOf(u) === ref.node.address),
+    (m) => (m.name !== '' && nodeOfMemberName(m.name) === ref.name) || m.peerURLs.some((u) => hostOf(u) === ref.node.address),
   );
 }
 

@@ -5,6 +5,9 @@ import {
   decimalIdToHex, isMemberNotFound, parseEndpointHealthJson, parseEtcdJson, parseMemberListJson,
   parseMemberListSimple, parseMemberRemove, quorum, quorumAfterRemoval,
 } from '../../src/activities/parse/etcdctl';
+import type { EtcdMember } from '../../src/activities/parse/etcdctl';
+import { membersOf, nodeOfMemberName } from '../../src/activities/etcd';
+import type { NodeRef } from '../../src/activities/deps';
 
 const unexpected = (e: unknown) => e instanceof ApplicationFailure && e.type === 'UnexpectedOutput';
 
@@ -86,5 +89,29 @@ describe('quorum', () => {
     const { before, after } = quorumAfterRemoval(4, 3, false);
     assert.deepEqual([before.quorum, before.tolerates, after.members, after.quorum, after.tolerates], [3, 0, 3, 2, 1]);
     assert.equal(quorumAfterRemoval(3, 3, true).after.healthy, 2);
+  });
+});
+
+describe('membersOf: K3s maps a member name to its node at the LAST hyphen (k3s pkg/etcd/etcd.go join)', () => {
+  const m = (id: string, name: string, addr: string): EtcdMember => ({
+    id, name, peerURLs: [`https://${addr}:2380`], clientURLs: name ? [`https://${addr}:2379`] : [], isLearner: false, started: name !== '',
+  });
+  const ref = (name: string, address: string): NodeRef => ({
+    name, target: { kind: 'vm', host: 'pve', vmid: 107 },
+    node: { host: 'pve', vmid: 107, address, etcdEndpoint: `https://${address}:2379`, gpuPassthrough: false },
+  });
+  const members = [m('a1', 'k3s-vm-pve-2-1a2b3c4d', '10.0.0.15'), m('b2', 'k3s-vm-pve-0f0e0d0c', '10.0.0.14'), m('c3', 'k3s-vm-pumped-piglet-99aa88bb', '10.0.0.11')];
+
+  it("k3s-vm-pve-2's member is never k3s-vm-pve's", () => {
+    assert.equal(nodeOfMemberName('k3s-vm-pve-2-1a2b3c4d'), 'k3s-vm-pve-2');
+    assert.equal(nodeOfMemberName('k3s-vm-pve-0f0e0d0c'), 'k3s-vm-pve');
+    assert.deepEqual(membersOf(members, ref('k3s-vm-pve', '10.0.0.14')).map((x) => x.id), ['b2']);
+    assert.deepEqual(membersOf(members, ref('k3s-vm-pve-2', '10.0.0.15')).map((x) => x.id), ['a1']);
+    // k3s-vm-pve's own member gone: nothing of k3s-vm-pve-2's is taken instead
+    assert.deepEqual(membersOf(members.filter((x) => x.id !== 'b2'), ref('k3s-vm-pve', '10.0.0.14')), []);
+  });
+
+  it('an unstarted member (no name yet) is found by its peer URL', () => {
+    assert.deepEqual(membersOf([m('d4', '', '10.0.0.14'), ...members], ref('k3s-vm-pve', '10.0.0.14')).map((x) => x.id), ['d4', 'b2']);
   });
 });

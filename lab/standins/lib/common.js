@@ -80,14 +80,17 @@ function mask(s) {
 /** One JSON line per stand-in invocation (SPEC "Audit"). */
 function audit(tool, argv, change) {
   if (!LAB_DIR || process.env.LAB_NO_AUDIT === '1') return;
+  const masked = argv.map(mask);
   const entry = {
     ts: new Date().toISOString(),
     host: LAB_HOST || null,
     vmid: LAB_VM,
     tool,
-    argv: argv.map(mask),
+    argv: masked,
     change: Boolean(change),
   };
+  // a secret was in this argv (visible in ps on a real host): tests check that none ever is
+  if (masked.some((m, i) => m !== String(argv[i]))) entry.secretInArgv = true;
   fs.appendFileSync(path.join(LAB_DIR, 'audit.log'), JSON.stringify(entry) + '\n');
   hangOnce(tool, argv);
 }

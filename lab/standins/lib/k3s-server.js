@@ -27,8 +27,36 @@ function fatal(msg) {
   process.exit(1);
 }
 
+/**
+ * /etc/rancher/k3s/config.yaml: K3s reads it before the flags (pkg/configfilearg, defaultParser), keys
+ * are the flag names without dashes. The lab reads top-level `key: value` and `key:\n  - item` only.
+ */
+function configFileArgs(file = '/etc/rancher/k3s/config.yaml') {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out = [];
+  let listKey = null;
+  for (const line of text.split('\n')) {
+    const item = /^\s+-\s*(.+?)\s*$/.exec(line);
+    if (item && listKey) {
+      out.push(`--${listKey}=${item[1].replace(/^["']|["']$/g, '')}`);
+      continue;
+    }
+    const kv = /^([A-Za-z0-9-]+):\s*(.*?)\s*$/.exec(line);
+    if (!kv) continue;
+    listKey = kv[2] === '' ? kv[1] : null;
+    if (kv[2] !== '') out.push(`--${kv[1]}=${kv[2].replace(/^["']|["']$/g, '')}`);
+  }
+  return out;
+}
+
 function parseArgs(args) {
-  const o = { disable: [], clusterInit: false, server: process.env.K3S_URL || '', token: process.env.K3S_TOKEN || '', nodeName: process.env.K3S_NODE_NAME || '' };
+  const o = { disable: [], clusterInit: false, server: process.env.K3S_URL || '', token: process.env.K3S_TOKEN || '', nodeName: process.env.K3S_NODE_NAME || '', nodeIp: '' };
+  args = [...configFileArgs(), ...args];
   for (let i = 0; i < args.length; i++) {
     const [k, inline] = args[i].split(/=(.*)/s);
     const val = () => (inline !== undefined ? inline : args[++i]);
@@ -37,6 +65,7 @@ function parseArgs(args) {
     else if (k === '--token' || k === '-t') o.token = val();
     else if (k === '--disable') o.disable.push(val());
     else if (k === '--node-name') o.nodeName = val();
+    else if (k === '--node-ip' || k === '-i') o.nodeIp = val();
     else if (k.startsWith('-') && inline === undefined && args[i + 1] && !args[i + 1].startsWith('-')) i++;
   }
   if (process.env.K3S_TOKEN_FILE && !o.token) o.token = fs.readFileSync(process.env.K3S_TOKEN_FILE, 'utf8').trim();
@@ -197,7 +226,8 @@ function join(vm, o, serverAddr, name) {
     const mName = m.name || (m.peerURLs.some((u) => new URL(u).hostname === vm.address) ? name : '');
     if (mName === name && m.peerURLs.some((u) => new URL(u).hostname === vm.address)) add = false;
     if (m.peerURLs[0]) cluster.push(`${mName}=${m.peerURLs[0]}`);
-    const prefix = mName.lastIndexOf('-') > -1 ? mName.slice(0, mName.lastIndexOf('-')) : mName;
+    // K3s (pkg/etcd/etcd.go join): the node name is the member name cut at its last hyphen, if past index 1
+    const prefix = mName.lastIndexOf('-') > 1 ? mName.slice(0, mName.lastIndexOf('-')) : mName;
     if (mName !== name && prefix === o.nodeName) {
       fs.rmSync(`${DB}/name`, { force: true });
       fatal('ETCD join failed: duplicate node name found, please use a unique name for this node');
@@ -279,6 +309,10 @@ async function server(args) {
   if (!vm) fatal('lab: k3s server must run inside a lab VM');
   const o = parseArgs(args);
   o.nodeName = o.nodeName || os.hostname();
+  // etcd listens on the node IP (pkg/etcd/etcd.go peerURL/clientURL use --node-ip): an address this VM does not have cannot be bound
+  if (o.nodeIp && o.nodeIp !== vm.address) {
+    fatal(`ETCD server exited: listen tcp ${o.nodeIp}:2380: bind: cannot assign requested address`);
+  }
   process.on('SIGTERM', () => {
     stopping = true;
     log('info', 'Received SIGTERM, shutting down');
