@@ -98,6 +98,9 @@ describe('frigate migration on the lab', () => {
     assert.match(JSON.stringify(st.steps.find((x) => x.id === 'copy-frigate-data')!.plan!.facts), /0 to copy/);
     await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
     await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
+    st = await h.query(statusQuery);
+    // the API server stores the Deployment with its defaults (progressDeadlineSeconds, schedulerName, ...): still as applied
+    assert.match(JSON.stringify(st.steps.find((x) => x.id === 'deploy-frigate')!.plan!.facts), /frigate\/frigate \(none\)/);
     await h.executeUpdate(decideUpdate, { args: [{ step: 'deploy-frigate', by: 'carol', decision: 'approve' }] });
     await waitForStatus(h, gateOpen('cutover'), 120_000);
     assert.equal(frigateUnit(), 'active', 'the LXC Frigate runs until the cutover is approved');

@@ -47,6 +47,53 @@ const strip = (o) => {
   return JSON.stringify({ ...rest, metadata: meta });
 };
 
+/**
+ * What the API server stores: the object with its defaults filled in (kubernetes pkg/apis/apps/v1/defaults.go
+ * SetDefaults_Deployment; pkg/apis/core/v1/defaults.go SetDefaults_PodSpec, _Container, _Probe,
+ * _HTTPGetAction, _HostPathVolumeSource, _Namespace; ContainerPort.protocol's declarative default TCP).
+ * `kubectl get -o json` then shows more than was applied.
+ */
+function withDefaults(obj) {
+  const o = JSON.parse(JSON.stringify(obj));
+  if (o.kind === 'Namespace') o.metadata.labels = { ...(o.metadata.labels || {}), 'kubernetes.io/metadata.name': o.metadata.name };
+  if (o.kind !== 'Deployment' || !o.spec) return o;
+  const d = o.spec;
+  d.replicas ??= 1;
+  d.strategy ??= {};
+  d.strategy.type ||= 'RollingUpdate';
+  if (d.strategy.type === 'RollingUpdate') d.strategy.rollingUpdate = { maxUnavailable: '25%', maxSurge: '25%', ...(d.strategy.rollingUpdate || {}) };
+  d.revisionHistoryLimit ??= 10;
+  d.progressDeadlineSeconds ??= 600;
+  const ps = d.template?.spec;
+  if (!ps) return o;
+  ps.dnsPolicy ||= 'ClusterFirst';
+  ps.restartPolicy ||= 'Always';
+  ps.securityContext ??= {};
+  ps.terminationGracePeriodSeconds ??= 30;
+  ps.schedulerName ||= 'default-scheduler';
+  d.template.metadata ??= {};
+  d.template.metadata.creationTimestamp ??= null;
+  for (const ct of [...(ps.containers || []), ...(ps.initContainers || [])]) {
+    ct.imagePullPolicy ||= /:latest$/.test(ct.image || '') || !/:[^/]+$/.test(ct.image || '') ? 'Always' : 'IfNotPresent';
+    ct.terminationMessagePath ||= '/dev/termination-log';
+    ct.terminationMessagePolicy ||= 'File';
+    ct.resources ??= {};
+    for (const p of ct.ports || []) p.protocol ||= 'TCP';
+    for (const pr of [ct.livenessProbe, ct.readinessProbe, ct.startupProbe].filter(Boolean)) {
+      pr.timeoutSeconds ||= 1;
+      pr.periodSeconds ||= 10;
+      pr.successThreshold ||= 1;
+      pr.failureThreshold ||= 3;
+      if (pr.httpGet) {
+        pr.httpGet.path ||= '/';
+        pr.httpGet.scheme ||= 'HTTP';
+      }
+    }
+  }
+  for (const v of ps.volumes || []) if (v.hostPath) v.hostPath.type ??= '';
+  return o;
+}
+
 /** kubectl apply of one object: `<kind>/<name> created|configured|unchanged`, or an error line. */
 function applyOne(obj, defaultNs) {
   const key = kindKey(obj && obj.kind);
@@ -58,7 +105,7 @@ function applyOne(obj, defaultNs) {
     return { err: `Error from server (NotFound): error when creating "STDIN": namespaces "${ns}" not found` };
   }
   const old = get(key, ns, name);
-  const next = { ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } };
+  const next = withDefaults({ ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } });
   if (old && strip(old) === strip(next)) return { line: `${ref(key)}/${name} unchanged` };
   next.metadata.uid = old?.metadata?.uid || crypto.randomUUID();
   next.metadata.creationTimestamp = old?.metadata?.creationTimestamp || new Date().toISOString().replace(/\.\d+Z$/, 'Z');

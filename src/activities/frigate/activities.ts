@@ -99,12 +99,16 @@ export function frigateActivities(deps: ActivityDeps) {
     return node.metadata.labels?.[f.nodeLabel.key] === f.nodeLabel.value;
   }
 
-  /** Is the Deployment of `manifest` missing, different from it, or already the same? */
+  /**
+   * Is the Deployment of `manifest` missing, different from it, or already the same? The API server
+   * stores it with defaults filled in (kubernetes pkg/apis/apps/v1/defaults.go, core/v1/defaults.go),
+   * so "the same" is: every field the manifest sets has that value in the live object.
+   */
   async function deploymentAction(f: FrigateInventory, manifest: ReturnType<typeof frigateManifest>): Promise<DeployFacts['action']> {
     const cur = await deps.exec.run(vm(), cmd.kubectlGet(f, 'deployment', f.name), activityRunOptions());
     if (cur.exitCode !== 0) return 'create';
     const want = (manifest.items as Array<{ kind: string; spec?: unknown }>).find((i) => i.kind === 'Deployment')!.spec;
-    return JSON.stringify((JSON.parse(cur.stdout) as { spec: unknown }).spec) === JSON.stringify(want) ? 'none' : 'update';
+    return covers((JSON.parse(cur.stdout) as { spec: unknown }).spec, want) ? 'none' : 'update';
   }
 
     /** The LXC's Frigate service: running now? started when the CT boots? */
@@ -280,7 +284,9 @@ export function frigateActivities(deps: ActivityDeps) {
       const f = frigate();
       if (await hasNodeLabel(f)) return { evidence: [`${f.node} already has ${f.nodeLabel.key}=${f.nodeLabel.value}: nothing changed`] };
       const res = await runOk(deps, vm(), cmd.labelNode(f));
-      return { evidence: [res.stdout.trim()] };
+      // independent read: the node object as the API server has it now
+      if (!(await hasNodeLabel(f))) throw new Error(`kubectl said ${JSON.stringify(res.stdout.trim())}, but ${f.node} has no ${f.nodeLabel.key}=${f.nodeLabel.value}`);
+      return { evidence: [res.stdout.trim(), `kubectl get node ${f.node}: ${f.nodeLabel.key}=${f.nodeLabel.value}`] };
     },
 
     /**
@@ -463,7 +469,10 @@ export function frigateActivities(deps: ActivityDeps) {
         return { evidence: [`deployment ${f.namespace}/${f.name} already matches manifest ${facts.manifestDigest}: nothing applied`] };
       }
       const res = await runOk(deps, vm(), cmd.applyManifest(json));
-      return { evidence: res.stdout.trim().split('\n') };
+      // independent read: the Deployment as stored now carries every field of the manifest
+      const after = await deploymentAction(f, manifest);
+      if (after !== 'none') throw new Error(`kubectl apply said ${JSON.stringify(res.stdout.trim())}, but deployment ${f.namespace}/${f.name} is ${after === 'create' ? 'missing' : 'not as in manifest ' + facts.manifestDigest}`);
+      return { evidence: [...res.stdout.trim().split('\n'), `kubectl get deployment ${f.namespace}/${f.name}: as in manifest ${facts.manifestDigest}`] };
     },
 
     /** `kubectl rollout status`, then Frigate's API answering, within timeoutSeconds. */
@@ -524,6 +533,16 @@ export function frigateActivities(deps: ActivityDeps) {
       return { evidence };
     },
   };
+}
+
+/** Every field `want` sets has the same value in `live` (objects: a subset; arrays: same length, each covered). */
+export function covers(live: unknown, want: unknown): boolean {
+  if (Array.isArray(want)) return Array.isArray(live) && live.length === want.length && want.every((w, i) => covers(live[i], w));
+  if (want !== null && typeof want === 'object') {
+    if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+    return Object.entries(want as Record<string, unknown>).every(([k, v]) => covers((live as Record<string, unknown>)[k], v));
+  }
+  return live === want;
 }
 
 function podProblem(json: string): string {
