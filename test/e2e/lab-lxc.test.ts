@@ -181,6 +181,16 @@ void describe('lab: LXC containers (pct)', { timeout: 120_000 }, () => {
     assert.deepEqual(guests.find((g) => g.vmid === 120), { id: 'lxc/120', maxcpu: 1, maxmem: 536870912, name: 'nvr2', node: HOST, status: 'running', template: 0, type: 'lxc', uptime: 0, vmid: 120 });
     assert.ok(guests.some((g) => g.id.startsWith('qemu/') && g.node === HOST));
 
+    // another node's vzdump skips a guest that lives elsewhere, and with none left returns unseen
+    assert.deepEqual(await sshExec(lab, 'still-fawn', 'vzdump 120 --storage pbs-homelab'), { code: 0, stdout: '', stderr: '' });
+    // a CT locked by a backup (a vzdump that was killed leaves the lock) refuses destroy and the next vzdump
+    lab.lxc.setConfig(120, 'lock', 'backup');
+    assert.match((await pct('config 120')).stdout, /\nlock: backup\n/);
+    const locked = await pct('destroy 120 --force 1');
+    assert.deepEqual([locked.code, locked.stderr], [255, 'CT is locked (backup)\n']);
+    assert.match((await sshExec(lab, HOST, 'vzdump 120 --storage pbs-homelab')).stderr, /\nERROR: Backup of VM 120 failed - CT is locked \(backup\)\n/);
+    lab.lxc.setConfig(120, 'lock', undefined);
+
     const destroyed = await pct('destroy 120 --force 1');
     assert.equal(destroyed.code, 0, destroyed.stderr);
     assert.equal(destroyed.stdout, ['vm-120-disk-0', 'vm-120-disk-1', 'vm-120-disk-2', 'vm-120-disk-3'].map((v) => `  Logical volume "${v}" successfully removed.\n`).join(''));
