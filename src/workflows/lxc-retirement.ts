@@ -1,6 +1,8 @@
 // Runbook (Phase 4): retire the old Frigate LXC once the new Frigate in K3s has proven itself.
 // Soak the new Frigate's health, back the CT up to PBS and see the archive there, stop the CT, wait a
-// grace period, then destroy it (a point of no return). A CT that is already gone is a finished run.
+// grace period, then destroy it (a point of no return). A CT that is already gone from the whole
+// cluster is a finished run; one that lives on another node, or whose destroy would free a volume the
+// backup leaves out (a mount point without backup=1), is refused before any change.
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
@@ -20,14 +22,14 @@ const BACKUP_SKEW_MS = 10 * 60_000;
 
 export const LXC_RETIREMENT_STEPS: StepDef[] = [
   { id: 'read-inventory', title: 'Find the Frigate LXC and the PBS storage its backup goes to', kind: 'check' },
-  { id: 'lxc-state', title: 'Read the LXC state (running, stopped, or already destroyed)', kind: 'check' },
+  { id: 'lxc-state', title: 'Find the LXC in the cluster (running, stopped, or already destroyed) and check that its backup holds every volume the destroy frees', kind: 'check' },
   { id: 'frigate-healthy', title: 'The new Frigate stays healthy for the whole soak', kind: 'soak' },
   { id: 'backup', title: 'Back up the LXC with vzdump to PBS', kind: 'change' },
   { id: 'archive-exists', title: 'The backup archive is in the PBS datastore', kind: 'check' },
   { id: 'stop-ct', title: 'Stop the LXC', kind: 'change' },
   { id: 'grace', title: 'Grace period with the LXC stopped (it can still be started again)', kind: 'wait' },
   { id: 'destroy-ct', title: 'Destroy the LXC (its backup stays in PBS)', kind: 'change', irreversible: true },
-  { id: 'verify-gone', title: 'The LXC no longer exists', kind: 'check' },
+  { id: 'verify-gone', title: 'The LXC no longer exists on any node of the cluster', kind: 'check' },
 ];
 
 export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<RunbookResult> {
