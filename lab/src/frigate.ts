@@ -201,6 +201,18 @@ export class LabFrigate {
     return JSON.parse(execFileSync('python3', ['-c', script, db], { encoding: 'utf8' })) as FrigateRecording[];
   }
 
+  /** The LXC's Frigate stores a new segment of `camera` now (file, then its row in /config/frigate.db). */
+  recordInCt(camera: string): FrigateRecording {
+    const ct = path.join(this.dir, 'hosts', FRIGATE_LXC.host, 'cts', String(FRIGATE_LXC.ctid), 'fs');
+    const t = new Date();
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const rel = `${t.getUTCFullYear()}-${p2(t.getUTCMonth() + 1)}-${p2(t.getUTCDate())}/${p2(t.getUTCHours())}/${camera}/${p2(t.getUTCMinutes())}.${p2(t.getUTCSeconds())}.mp4`;
+    const file = path.join(ct, 'media', 'frigate', 'recordings', rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), Buffer.alloc(2048, camera)]));
+    return JSON.parse(execFileSync('python3', [FRIGATE_DB_PY, 'add', path.join(ct, 'config', 'frigate.db'), path.join(ct, 'media', 'frigate'), rel], { encoding: 'utf8' })) as FrigateRecording;
+  }
+
   /** GET of Frigate's API on its node, as a user's browser would: status and body. */
   async api(p: string): Promise<{ status: number; body: string }> {
     const vm = this.vm();

@@ -84,10 +84,30 @@ describe('frigate migration on the lab', () => {
     assert.equal(s.lab.frigate.deployments().length, 1, 'Frigate was deployed (the change before the check)');
   });
 
+  it("a segment the LXC's Frigate records after the copy comes with a re-run: its row is merged into the database the new Frigate made", async () => {
+    const rec = s.lab.frigate.recordInCt('driveway');
+    const listedBefore = JSON.parse((await s.lab.frigate.api('/api/driveway/recordings?after=0&before=9999999999')).body) as Array<{ id: string }>;
+    assert.ok(listedBefore.length > 0 && !listedBefore.some((r) => r.id === rec.id));
+    const h = await start();
+    await waitForStatus(h, gateOpen('label-node'), 120_000);
+    await h.signal(approveSignal, { step: 'label-node', by: 'alice' });
+    await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
+    const facts = JSON.stringify((await h.query(statusQuery)).steps.find((x) => x.id === 'copy-frigate-data')!.plan!.facts);
+    assert.match(facts, /1 to copy/);
+    assert.match(facts, /1 rows to merge/);
+    await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
+    await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
+    await h.signal(approveSignal, { step: 'deploy-frigate', by: 'carol' });
+    await failsAt(h, 'verify-api', /camera driveway at 0 fps/); // still unhealthy: the cutover waits
+    const listed = (JSON.parse((await s.lab.frigate.api('/api/driveway/recordings?after=0&before=9999999999')).body) as Array<{ id: string }>).map((r) => r.id);
+    assert.ok(listed.includes(rec.id), 'the new segment is listed by the new Frigate');
+    assert.equal(listed.length, listedBefore.length + 1, 'the rows there stayed: merged, not replaced');
+  });
+
   it('migrates Frigate: idempotent re-run, approvals by signal and update, LXC service stopped and CT kept', async () => {
     s.lab.frigate.setStats({ cameraFps: {} });
     const copiesBefore = s.lab.audit().filter((e) => e.tool === 'pct' && e.argv.join(' ').includes('tar -cf')).length;
-    assert.equal(copiesBefore, 1, 'the first run copied the recordings in one batch');
+    assert.equal(copiesBefore, 2, 'the first run copied the recordings in one batch, the second the new segment');
     const h = await start({ requestedBy: 'alice' });
     await waitForStatus(h, gateOpen('label-node'), 120_000);
     let st = await h.query(statusQuery);
@@ -128,7 +148,7 @@ describe('frigate migration on the lab', () => {
     assert.ok(inCt.length > 0);
     for (const f of inCt) assert.ok(`media/recordings/${f}` in onNode, `${f} is on the node`);
     const recCopies = s.lab.audit().filter((e) => e.tool === 'pct' && e.argv.join(' ').includes('tar -cf')).length;
-    assert.equal(recCopies, 1, 'the re-run copied nothing twice');
+    assert.equal(recCopies, copiesBefore, 'the re-run copied nothing twice');
     assert.notEqual(frigateUnit(), 'active', 'the LXC Frigate service is stopped');
     assert.ok(s.lab.lxc.exists(CTID), 'the CT is kept');
     assert.ok(!s.lab.lxc.enabledUnits(CTID).includes('frigate.service'), 'the old Frigate stays off when the CT boots');

@@ -12,6 +12,7 @@ frigate.db-wal, so a copy of frigate.db alone loses them.
 
 Usage:
   frigate-db.py seed <db> <media dir> <wal-after unix ts>   rows for every mp4 under <media>/recordings
+  frigate-db.py add <db> <media dir> <rel path>             the row of a segment the running Frigate just stored
   frigate-db.py init <db>                                   an empty database, as Frigate's first start makes it
   frigate-db.py recordings <db> <camera> <after> <before>  GET /api/<camera>/recordings (JSON)
   frigate-db.py summary <db> <camera>                      GET /api/<camera>/recordings/summary (JSON, utc)
@@ -86,6 +87,23 @@ def seed(db, media, wal_after):
     print(json.dumps({'rows': len(rows), 'inWal': len([r for r in rows if r[3] > wal_after])}))
 
 
+def add(db, media, rel):
+    # frigate/record/maintainer.py move_segment: the file first, then its row
+    day, hour, camera, name = rel.split('/')
+    mm, ss = name[:-4].split('.')
+    start = datetime.datetime.strptime(f'{day} {hour}:{mm}:{ss}', '%Y-%m-%d %H:%M:%S').replace(tzinfo=datetime.timezone.utc).timestamp()
+    size = os.path.getsize(os.path.join(media, 'recordings', rel))
+    rid = f'{start}-' + hashlib.sha256(rel.encode()).hexdigest()[:6]
+    con = sqlite3.connect(db, timeout=30)
+    con.execute(
+        'INSERT INTO recordings (id, camera, path, start_time, end_time, duration, objects, motion, segment_size, dBFS, regions) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+        (rid, camera, f'{RECORD_DIR}/{rel}', start, start + 10.0, 10.0, 0, 5, round(size / 2**20, 1), -40, 1),
+    )
+    con.commit()
+    con.close()
+    print(json.dumps({'id': rid, 'camera': camera, 'path': f'{RECORD_DIR}/{rel}', 'start_time': start, 'end_time': start + 10.0}))
+
+
 def init(db):
     # frigate/app.py init_database: peewee_migrate creates the tables when the file is missing
     if os.path.exists(db):
@@ -148,6 +166,8 @@ if __name__ == '__main__':
     cmd, *args = sys.argv[1:]
     if cmd == 'seed':
         seed(args[0], args[1], float(args[2]))
+    elif cmd == 'add':
+        add(args[0], args[1], args[2])
     elif cmd == 'init':
         init(args[0])
     elif cmd == 'recordings':
