@@ -42,15 +42,50 @@ interface DiskState {
   chunkStore: { path: string; snapshots: { type: string; id: string; time: string; verification?: { state: string; upid: string } }[] } | null;
 }
 
+/** A PVE ACL entry as `pvesh get /access/acl` lists it. */
+export interface PveAcl {
+  path: string;
+  type: 'user' | 'group' | 'token';
+  ugid: string;
+  roleid: string;
+  propagate: number;
+}
+
+/** A PBS ACL entry as `proxmox-backup-manager acl list` lists it (AclListItem). */
+export interface PbsAcl {
+  path: string;
+  ugid: string;
+  ugid_type: 'user' | 'group';
+  roleid: string;
+  propagate: boolean;
+}
+
+export type PbsJobKind = 'verify' | 'prune' | 'sync';
+export type PbsJob = { id: string; store: string } & Record<string, string>;
+
+interface HostPbs {
+  datastores: Record<string, string>[];
+  fingerprint: string;
+  hostid?: string;
+  version: string;
+  jobs: Record<PbsJobKind, PbsJob[]>;
+  acl: PbsAcl[];
+  remotes: { name: string; host: string; 'auth-id': string }[];
+}
+
 interface PbsLib {
   disks(dir: string): DiskState[];
   saveDisk(dir: string, d: DiskState): void;
   writeByIdLinks(dir: string, host: string): void;
-  hostPbs(dir: string, host: string): { datastores: Record<string, string>[]; fingerprint: string; hostid?: string };
+  hostPbs(dir: string, host: string): HostPbs;
   saveHostPbs(dir: string, host: string, v: unknown): void;
   readSections(dir: string, file: string): { type: string; id: string; props: Record<string, string> }[];
   writeSections(dir: string, file: string, s: { type: string; id: string; props: Record<string, string> }[]): void;
   passwordFile(dir: string, id: string): string;
+  encryptionKeyFile(dir: string, id: string): string;
+  masterPubkeyFile(dir: string, id: string): string;
+  pveAcls(dir: string): PveAcl[];
+  savePveAcls(dir: string, acls: PveAcl[]): void;
   listSnapshots(id: string, dir: string): LabSnapshot[];
   resolveStorage(dir: string, id: string): { error?: string; host?: string };
   tasks(dir: string): Record<string, unknown>[];
@@ -216,6 +251,78 @@ export class LabPbs {
     if (state === null) delete last.verification;
     else last.verification = { state, upid: lib.fakeUpid(d.attachedTo, 'verify', `${PBS_DATASTORE}:${type}/${id}`) };
     lib.saveDisk(this.dir, d);
+  }
+
+  /** The PBS version a host runs (`proxmox-backup-manager versions`), e.g. '3.2.4-1' for an older release. */
+  setPbsVersion(host: string, version: string): void {
+    this.editHost(host, (p) => {
+      p.version = version;
+    });
+  }
+
+  /** Adds settings (gc-schedule, notify, verify-new, ...) to a datastore.cfg entry of a host. */
+  updateDatastore(host: string, name: string, settings: Record<string, string>): void {
+    this.editHost(host, (p) => {
+      const d = p.datastores.find((x) => x.name === name);
+      if (!d) throw new Error(`no datastore ${name} on ${host}`);
+      Object.assign(d, settings);
+    });
+  }
+
+  /** A verification, prune or sync job on a host's PBS. */
+  addPbsJob(host: string, kind: PbsJobKind, job: PbsJob): void {
+    this.editHost(host, (p) => p.jobs[kind].push(job));
+  }
+
+  pbsJobs(host: string): Record<PbsJobKind, PbsJob[]> {
+    return lib.hostPbs(this.dir, host).jobs;
+  }
+
+  addPbsAcl(host: string, acl: PbsAcl): void {
+    this.editHost(host, (p) => p.acl.push(acl));
+  }
+
+  pbsAcls(host: string): PbsAcl[] {
+    return lib.hostPbs(this.dir, host).acl;
+  }
+
+  /** A sync remote configured on a host's PBS (remote.cfg). */
+  addRemote(host: string, remote: { name: string; host: string; 'auth-id': string }): void {
+    this.editHost(host, (p) => p.remotes.push(remote));
+  }
+
+  private editHost(host: string, fn: (p: HostPbs) => void): void {
+    const p = lib.hostPbs(this.dir, host);
+    fn(p);
+    lib.saveHostPbs(this.dir, host, p);
+  }
+
+  /** Sets options of the PVE storage entry (namespace, nodes, encryption-key fingerprint, ...). */
+  setStorageOptions(props: Record<string, string>, id = PBS_STORAGE): void {
+    const all = lib.readSections(this.dir, 'storage.cfg');
+    const s = all.find((x) => x.id === id);
+    if (!s) throw new Error(`no storage ${id}`);
+    Object.assign(s.props, props);
+    lib.writeSections(this.dir, 'storage.cfg', all);
+  }
+
+  /** Writes (or reads, null: absent) a storage secret file: the encryption key (.enc) or the master pubkey (.master.pem). */
+  writeStorageSecret(kind: 'enc' | 'master', content: string, id = PBS_STORAGE): void {
+    fs.writeFileSync(kind === 'enc' ? lib.encryptionKeyFile(this.dir, id) : lib.masterPubkeyFile(this.dir, id), content, { mode: 0o600 });
+  }
+
+  storageSecret(kind: 'enc' | 'master', id = PBS_STORAGE): string | null {
+    const f = kind === 'enc' ? lib.encryptionKeyFile(this.dir, id) : lib.masterPubkeyFile(this.dir, id);
+    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : null;
+  }
+
+  /** PVE's ACLs (/etc/pve/user.cfg), as `pvesh get /access/acl` lists them. */
+  pveAcls(): PveAcl[] {
+    return lib.pveAcls(this.dir);
+  }
+
+  addPveAcl(acl: PveAcl): void {
+    lib.savePveAcls(this.dir, [...lib.pveAcls(this.dir), acl]);
   }
 
   /** Fault: a vzdump task is running on `node` (true) or finishes (false). */

@@ -57,7 +57,8 @@ export async function pbsMigration(rawInput: PbsMigrationInput): Promise<Runbook
 
   return rb.run(async () => {
     const move = await rb.check('read-inventory', () => checks.describePbsMove());
-    await rb.check('datastore-healthy', () => checks.checkDatastoreHealthy({ host: move.from }));
+    // also reads what the datastore carries (settings, jobs, ACLs) and the new host's PBS version
+    const healthy = await rb.check('datastore-healthy', () => checks.checkDatastoreHealthy({ host: move.from }));
     const before = await rb.check('backups-verified', () => checks.checkBackupsRecentVerified({ host: move.from }));
     const idle = await rb.check('no-backup-running', () => checks.checkNoBackupRunning({ host: move.from }));
 
@@ -77,7 +78,7 @@ export async function pbsMigration(rawInput: PbsMigrationInput): Promise<Runbook
 
     const dryRun = input.dryRun;
     await rb.change('import-pool', () => checks.planImportPool({ dryRun }), (facts) => changes.importPool(facts));
-    await rb.change('register-datastore', () => checks.planRegister(), (facts) => changes.registerDatastore(facts));
+    await rb.change('register-datastore', () => checks.planRegister({ carry: healthy.carry }), (facts) => changes.registerDatastore(facts));
     if (dryRun) rb.skip('verify-snapshots', 'dry run');
     else await rb.check('verify-snapshots', () => checks.verifySnapshotsMatch({ host: move.to, before: before.snapshots }));
     await rb.change('enable-backup-jobs', () => checks.planEnableJobs({ jobs: pausedJobs, dryRun }), (facts) => changes.enableBackupJobs(facts));

@@ -35,10 +35,11 @@ describe('pbs migration on the lab', () => {
     assert.match(all, /proxmox-backup-manager datastore update homelab-backup --maintenance-mode offline/);
     assert.match(all, /zpool export pbs-hdd/);
     assert.match(all, /zpool import -d \/dev\/disk\/by-id pbs-hdd/);
-    assert.match(all, /datastore create homelab-backup \/pbs-hdd\/datastore --reuse-datastore true/);
-    assert.match(all, /pvesm remove pbs-homelab/);
-    assert.ok(all.includes(`--fingerprint ${s.lab.pbs.fingerprint('still-fawn')}`), 'the new host fingerprint is in the plan');
-    assert.ok(all.includes(`--server ${s.lab.info.hosts['still-fawn']!.address}`));
+    assert.match(all, /datastore create homelab-backup \/pbs-hdd\/datastore --comment '3 TB HDD \(ZFS pool pbs-hdd\)' --reuse-datastore true/, 'created with the old settings');
+    assert.doesNotMatch(all, /pvesm (remove|add)/, 'the storage is edited in place, never removed and re-added');
+    assert.match(all, /mkdir \/etc\/pve\/priv\/lock\/file-storage_cfg/);
+    assert.ok(all.includes(`-v fp=${s.lab.pbs.fingerprint('still-fawn')}`), 'the new host fingerprint is in the plan');
+    assert.ok(all.includes(`-v server=${s.lab.info.hosts['still-fawn']!.address}`));
     assert.ok(!all.includes(password()), 'the storage password is not in the plan');
     assert.deepEqual(changes(), []);
   });
@@ -118,8 +119,9 @@ describe('pbs migration on the lab', () => {
     const count = (tool: string, sub: string) => changes().filter((e) => e.tool === tool && e.argv[0] === sub).length;
     assert.equal(count('zpool', 'export'), 1);
     assert.equal(count('zpool', 'import'), 1);
-    assert.equal(count('pvesm', 'remove'), 1);
-    assert.equal(count('pvesm', 'add'), 1);
+    assert.equal(count('pvesm', 'remove'), 0);
+    assert.equal(count('pvesm', 'add'), 0);
+    assert.equal(count('proxmox-backup-manager', 'datastore'), 3, 'offline, create, remove');
     assert.ok(!JSON.stringify(s.lab.audit()).includes(pw));
     const history = historyText(await h.fetchHistory());
     assert.ok(!history.includes(pw), 'the storage password is not in the history');

@@ -1,9 +1,14 @@
 // Phase 2 parsers on the real tools' formats (sources noted in src/activities/parse/pbs.ts, zpool.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   maintenanceType, parseBackupJobsJson, parseCertFingerprint, parseClusterTasksJson, parseDatastoreJson, parseDatastoreTable,
-  parsePvesmStatus, parseSectionConfig, parseStorageContentJson,
+  parsePbsAclJson, parsePbsJobsJson, parsePbsVersion, parsePveAclJson, parsePvesmStatus, parseSectionConfig, parseStorageConfigJson,
+  parseStorageContentJson,
 } from '../../src/activities/parse/pbs';
 import { findDiskBySerial, parseZpoolImport, parseZpoolListH } from '../../src/activities/parse/zpool';
 import { repointStorage } from '../../src/activities/pbs/commands';
@@ -106,15 +111,62 @@ describe('zpool and /dev/disk/by-id', () => {
   });
 });
 
+describe('PBS versions, jobs and ACLs; PVE storage config and ACLs', () => {
+  it('reads the running version of proxmox-backup-server (api2/node/apt.rs get_versions, PascalCase APTUpdateInfo)', () => {
+    const text = JSON.stringify([{ Arch: 'all', ExtraInfo: 'running version: 3.2.4', OldVersion: '3.2.4-1', Origin: 'Proxmox', Package: 'proxmox-backup-server', Priority: 'optional', Section: 'admin', Title: 't', Version: '3.2.4-1', Description: 'd' }]);
+    assert.deepEqual(parsePbsVersion(text), { major: 3, minor: 2, patch: 4, text: '3.2.4' });
+    assert.equal(parsePbsVersion(JSON.stringify([{ Package: 'proxmox-backup-server', Version: '4.0.14-1' }])).text, '4.0.14');
+    assert.throws(() => parsePbsVersion('[]'), /no proxmox-backup-server row/);
+  });
+
+  it('reads job configs with every option but id, and AclListItem', () => {
+    const jobs = parsePbsJobsJson('[{"id":"v-1","store":"s","schedule":"daily","ignore-verified":true,"outdated-after":30,"group-filter":["type:vm","group:ct/113"]}]');
+    assert.deepEqual(jobs, [{ id: 'v-1', store: 's', options: { store: 's', schedule: 'daily', 'ignore-verified': 'true', 'outdated-after': '30', 'group-filter': ['type:vm', 'group:ct/113'] } }]);
+    assert.deepEqual(parsePbsAclJson('[{"path":"/datastore/s","ugid":"ops","ugid_type":"group","propagate":false,"roleid":"DatastoreAudit"}]'), [{ path: '/datastore/s', ugid: 'ops', ugidType: 'group', roleid: 'DatastoreAudit', propagate: false }]);
+  });
+
+  it('reads pvesh get /storage/<id> without storage/digest/type, and /access/acl', () => {
+    assert.deepEqual(parseStorageConfigJson('{"content":"backup","datastore":"d","digest":"ab","max-protected-backups":5,"server":"h","storage":"s","type":"pbs"}'), { content: 'backup', datastore: 'd', 'max-protected-backups': '5', server: 'h' });
+    assert.deepEqual(parsePveAclJson('[{"path":"/storage/s","type":"group","ugid":"ops","roleid":"PVEDatastoreUser","propagate":1}]'), [{ path: '/storage/s', type: 'group', ugid: 'ops', roleid: 'PVEDatastoreUser', propagate: true }]);
+  });
+});
+
 describe('re-point script', () => {
-  it('reads the password on the host, keeps a root-only copy until the add succeeded', () => {
-    const script = repointStorage({ storage: 'pbs-homelab', server: '192.168.4.17', port: 8007, datastore: 'homelab-backup', username: 'root@pam', fingerprint: FP, removeFirst: true });
-    const text = script.join('\n');
-    assert.match(text, /umask 077/);
-    assert.ok(text.indexOf('cp /etc/pve/priv/storage/pbs-homelab.pw') < text.indexOf('pvesm remove pbs-homelab'));
-    assert.ok(text.indexOf('pvesm add pbs pbs-homelab') < text.indexOf('rm -f /etc/pve/priv/storage/pbs-homelab.pw.pbs-migration'));
-    assert.match(text, /--password "\$\(cat \/etc\/pve\/priv\/storage\/pbs-homelab\.pw\.pbs-migration\)"/);
-    assert.doesNotMatch(repointStorage({ storage: 'pbs-homelab', server: 'x', port: 8007, datastore: 'd', username: 'root@pam', fingerprint: FP, removeFirst: false }).join('\n'), /pvesm remove/);
-    assert.throws(() => repointStorage({ storage: 's', server: 'x', port: 8007, datastore: 'd', username: 'root@pam', fingerprint: "aa'; rm -rf /", removeFirst: true }), /fingerprint/);
+  const cfg = [
+    'dir: local', '\tpath /var/lib/vz', '\tcontent iso,vztmpl,backup', '',
+    'pbs: pbs-homelab', '\tdatastore homelab-backup', '\tserver 192.168.4.122', '\tcontent backup', '\tencryption-key 7a:1c:5e', '\tfingerprint 11:22',
+    '\tmaster-pubkey 1', '\tnamespace homelab', '\tnodes pumped-piglet,still-fawn', '\tprune-backups keep-all=1', '\tusername root@pam', '',
+    'pbs: other', '\tdatastore other', '\tserver 192.168.4.122', '\tfingerprint 11:22', '',
+  ].join('\n');
+
+  /** Runs the script's awk edit on a copy of `text` (the lock, the rename and the secrets check need /etc/pve). */
+  function edit(text: string, params: Parameters<typeof repointStorage>[0]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repoint-'));
+    const file = path.join(dir, 'storage.cfg');
+    fs.writeFileSync(file, text);
+    const line = repointStorage(params).find((l) => l.startsWith('awk '))!.split('/etc/pve/storage.cfg').join(file);
+    execFileSync('bash', ['-c', `set -eu; ${line}; mv ${file}.tmp.$$ ${file}`]);
+    return fs.readFileSync(file, 'utf8');
+  }
+
+  it('rewrites only server and fingerprint of that pbs section, under storage.cfg\'s cfs lock, never remove + add', () => {
+    const params = { storage: 'pbs-homelab', server: '192.168.4.17', port: 8007, fingerprint: FP, hasFingerprint: true, hasPort: false };
+    const text = repointStorage(params).join('\n');
+    assert.doesNotMatch(text, /pvesm (remove|add)/);
+    assert.match(text, /mkdir \/etc\/pve\/priv\/lock\/file-storage_cfg/);
+    assert.match(text, /sha256sum pbs-homelab\.pw pbs-homelab\.enc pbs-homelab\.master\.pem/);
+    const out = edit(cfg, params);
+    assert.equal(out, cfg.replace('\tserver 192.168.4.122\n\tcontent backup', '\tserver 192.168.4.17\n\tcontent backup').replace('\tfingerprint 11:22\n\tmaster', `\tfingerprint ${FP}\n\tmaster`));
+  });
+
+  it('adds fingerprint and port lines the entry lacks', () => {
+    const out = edit(cfg.replace('\tfingerprint 11:22\n\tmaster', '\tmaster'), { storage: 'pbs-homelab', server: 'pbs.lab', port: 8017, fingerprint: FP, hasFingerprint: false, hasPort: false });
+    assert.match(out, new RegExp(`pbs: pbs-homelab\\n\\tdatastore homelab-backup\\n\\tserver pbs.lab\\n\\tfingerprint ${FP}\\n\\tport 8017\\n`));
+    assert.match(out, /pbs: other\n\tdatastore other\n\tserver 192\.168\.4\.122\n\tfingerprint 11:22\n/);
+  });
+
+  it('refuses values that are not a fingerprint or a host name', () => {
+    assert.throws(() => repointStorage({ storage: 's', server: 'x', port: 8007, fingerprint: "aa'; rm -rf /", hasFingerprint: true, hasPort: false }), /fingerprint/);
+    assert.throws(() => repointStorage({ storage: 's', server: 'x;reboot', port: 8007, fingerprint: FP, hasFingerprint: true, hasPort: false }), /server/);
   });
 });

@@ -59,9 +59,21 @@ function importedPools(dir, host) {
 
 // ---- PBS per host ----
 
+/**
+ * A host's PBS: datastore.cfg entries, its jobs (verification.cfg, prune.cfg, sync.cfg), its ACLs
+ * (acl.cfg, as AclListItem), its remotes, its certificate fingerprint and the installed version.
+ */
 function hostPbs(dir, host) {
-  return c.readJson(hostPbsFile(dir, host), { datastores: [], fingerprint: '' });
+  const v = c.readJson(hostPbsFile(dir, host), { datastores: [], fingerprint: '' });
+  v.jobs = { verify: [], prune: [], sync: [], ...(v.jobs || {}) };
+  v.acl = v.acl || [];
+  v.remotes = v.remotes || [];
+  v.version = v.version || DEFAULT_PBS_VERSION;
+  return v;
 }
+
+/** The version a lab host's PBS runs unless a test says otherwise (a release that has --reuse-datastore). */
+const DEFAULT_PBS_VERSION = '4.0.14-1';
 
 function saveHostPbs(dir, host, v) {
   c.writeJson(hostPbsFile(dir, host), v);
@@ -110,6 +122,47 @@ function writeSections(dir, file, sections) {
 
 function passwordFile(dir, storeid) {
   return path.join(pveDir(dir), 'priv', 'storage', `${storeid}.pw`);
+}
+
+/** The other secrets of a PBS storage [src pve-storage PBSPlugin.pm pbs_encryption_key_file_name, pbs_master_pubkey_file_name]. */
+function encryptionKeyFile(dir, storeid) {
+  return path.join(pveDir(dir), 'priv', 'storage', `${storeid}.enc`);
+}
+function masterPubkeyFile(dir, storeid) {
+  return path.join(pveDir(dir), 'priv', 'storage', `${storeid}.master.pem`);
+}
+
+// ---- PVE ACLs in /etc/pve/user.cfg [src pve-access-control AccessControl.pm write_user_config:
+//      "acl:<propagate>:<path>:<users,@groups,tokens>:<roles>:"; API2/ACL.pm read_acl lists one
+//      {path, type user|group|token, ugid, roleid, propagate} per member and role] ----
+
+function readUserCfg(dir) {
+  const f = path.join(pveDir(dir), 'user.cfg');
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+}
+
+function pveAcls(dir) {
+  const out = [];
+  for (const line of readUserCfg(dir).split('\n')) {
+    const m = /^acl:([01]):([^:]+):([^:]*):([^:]*):$/.exec(line.trim());
+    if (!m) continue;
+    for (const member of m[3].split(',').filter(Boolean)) {
+      for (const role of m[4].split(',').filter(Boolean)) {
+        const type = member.startsWith('@') ? 'group' : member.includes('!') ? 'token' : 'user';
+        out.push({ path: m[2], type, ugid: member.replace(/^@/, ''), roleid: role, propagate: Number(m[1]) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Rewrites user.cfg's acl lines from `acls` (one line per entry), keeping every other line. */
+function savePveAcls(dir, acls) {
+  const rest = readUserCfg(dir).split('\n').filter((l) => l.trim() && !l.startsWith('acl:'));
+  const lines = acls.map((a) => `acl:${a.propagate ? 1 : 0}:${a.path}:${a.type === 'group' ? '@' : ''}${a.ugid}:${a.roleid}:`);
+  const f = path.join(pveDir(dir), 'user.cfg');
+  fs.writeFileSync(`${f}.tmp`, [...rest, ...lines].join('\n') + '\n');
+  fs.renameSync(`${f}.tmp`, f);
 }
 
 // ---- reaching a datastore through a PVE storage of type pbs ----
@@ -203,6 +256,7 @@ function saveTasks(dir, list) {
 
 module.exports = {
   disks, saveDisk, writeByIdLinks, poolOn, importedPools, hostPbs, saveHostPbs, chunkStoreAt,
-  parseSections, printSections, readSections, writeSections, passwordFile, resolveStorage,
+  parseSections, printSections, readSections, writeSections, passwordFile, encryptionKeyFile, masterPubkeyFile,
+  pveAcls, savePveAcls, resolveStorage, DEFAULT_PBS_VERSION,
   addSnapshot, listSnapshots, sortSnapshots, isoSeconds, fakeUpid, tasks, saveTasks, labJson,
 };

@@ -1,5 +1,6 @@
-// Parsers for what the PBS and PVE tools print (formats: lab/standins/{proxmox-backup-manager,pvesh,pvesm}
-// note the upstream source of each). Pure functions, unit-tested on real-format text.
+// Parsers for what the PBS and PVE tools print. Formats read in proxmox/proxmox-backup (proxmox-router
+// CLI output, pbs-api-types), proxmox/pve-storage, proxmox/pve-manager, proxmox/pve-access-control and
+// pve-common (CLIFormatter, SectionConfig); each function names its source. Pure, unit-tested.
 
 export interface Datastore {
   name: string;
@@ -157,4 +158,119 @@ export function parsePvesmStatus(text: string, id: string): string | undefined {
     if (cols[0] === id) return cols[2];
   }
   return undefined;
+}
+
+/**
+ * `proxmox-backup-manager versions --output-format json` (proxmox-backup src/bin/proxmox-backup-manager.rs
+ * get_versions, api2/node/apt.rs get_versions): APTUpdateInfo rows with PascalCase keys; the
+ * proxmox-backup-server row carries ExtraInfo "running version: X.Y.Z". The running version wins over
+ * the installed package version (a host upgraded but not restarted runs the old daemon).
+ */
+export function parsePbsVersion(text: string): { major: number; minor: number; patch: number; text: string } {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('versions: expected a JSON array');
+  const row = data.find((r) => r.Package === 'proxmox-backup-server') ?? data.find((r) => r.Package === 'proxmox-backup');
+  if (!row) throw new Error('versions: no proxmox-backup-server row');
+  const running = /running version:\s*(\d+)\.(\d+)\.(\d+)/.exec(String(row.ExtraInfo ?? ''));
+  const pkg = /^(\d+)\.(\d+)\.(\d+)/.exec(String(row.Version ?? ''));
+  const m = running ?? pkg;
+  if (!m) throw new Error(`versions: no version in ${JSON.stringify(row)}`);
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}` };
+}
+
+/** A value of an API object as the CLI takes it back: booleans true/false, numbers as digits, arrays repeated. */
+export type CliValue = string | string[];
+
+function cliValue(v: unknown): CliValue | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  if (typeof v === 'object') return undefined;
+  return String(v);
+}
+
+/** Every scalar/array option of an API config object, as CLI values (objects are not CLI options). */
+export function cliOptions(obj: Record<string, unknown>, skip: string[] = []): Record<string, CliValue> {
+  const out: Record<string, CliValue> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (skip.includes(k)) continue;
+    const cv = cliValue(v);
+    if (cv !== undefined) out[k] = cv;
+  }
+  return out;
+}
+
+/** `proxmox-backup-manager datastore list --output-format json`: the full DataStoreConfig of each store (api2/config/datastore.rs list_datastores). */
+export function parseDatastoreConfigs(text: string): { name: string; options: Record<string, CliValue> }[] {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('datastore list: expected a JSON array');
+  return data.map((d) => ({ name: String(d.name), options: cliOptions(d, ['name', 'path', 'digest']) }));
+}
+
+export interface PbsJob {
+  id: string;
+  store: string;
+  options: Record<string, CliValue>;
+}
+
+/**
+ * `proxmox-backup-manager verify-job|prune-job|sync-job list --output-format json`: the job configs
+ * (api2/config/verify.rs list_verification_jobs, prune.rs list_prune_jobs, sync.rs list_sync_jobs);
+ * `options` are every field but `id` and `digest`, `store` included.
+ */
+export function parsePbsJobsJson(text: string): PbsJob[] {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('job list: expected a JSON array');
+  return data.map((j) => ({ id: String(j.id), store: String(j.store ?? ''), options: cliOptions(j, ['id', 'digest']) }));
+}
+
+export interface PbsAcl {
+  path: string;
+  ugid: string;
+  ugidType: string;
+  roleid: string;
+  propagate: boolean;
+}
+
+/** `proxmox-backup-manager acl list --output-format json`: AclListItem {path, ugid, ugid_type, propagate, roleid} (pbs-api-types acl.rs). */
+export function parsePbsAclJson(text: string): PbsAcl[] {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('acl list: expected a JSON array');
+  return data.map((a) => ({
+    path: String(a.path), ugid: String(a.ugid), ugidType: String(a.ugid_type ?? 'user'), roleid: String(a.roleid),
+    propagate: a.propagate === undefined ? true : [true, 1, '1', 'true'].includes(a.propagate as never),
+  }));
+}
+
+/** `proxmox-backup-manager remote list --output-format json`: the remotes' names (api2/config/remote.rs list_remotes). */
+export function parseRemoteNames(text: string): string[] {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('remote list: expected a JSON array');
+  return data.map((r) => String(r.name));
+}
+
+/**
+ * `pvesh get /storage/<id> --output-format json` (pve-storage API2/Storage/Config.pm read): the
+ * section's options plus `storage`, `type` and `digest`; secrets (password, key) are never in it.
+ */
+export function parseStorageConfigJson(text: string): Record<string, string> {
+  const data = JSON.parse(text) as Record<string, unknown>;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('storage config: expected a JSON object');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) if (!['storage', 'digest', 'type'].includes(k) && v !== null && typeof v !== 'object') out[k] = String(v);
+  return out;
+}
+
+export interface PveAcl {
+  path: string;
+  type: string;
+  ugid: string;
+  roleid: string;
+  propagate: boolean;
+}
+
+/** `pvesh get /access/acl --output-format json` (pve-access-control API2/ACL.pm read_acl). */
+export function parsePveAclJson(text: string): PveAcl[] {
+  const data = JSON.parse(text) as Record<string, unknown>[];
+  if (!Array.isArray(data)) throw new Error('acl: expected a JSON array');
+  return data.map((a) => ({ path: String(a.path), type: String(a.type), ugid: String(a.ugid), roleid: String(a.roleid), propagate: [1, '1', true].includes(a.propagate as never) }));
 }

@@ -1,4 +1,5 @@
-// Parsers for `zpool` output (LAB.md §5; OpenZFS zpool_main.c).
+// Parsers for `zpool` output (openzfs/zfs cmd/zpool/zpool_main.c: list -H prints tab-separated fields,
+// `import` without a pool name prints one block per importable pool via show_import()).
 
 /** `zpool list -H -o name,health`: tab-separated, no header. */
 export function parseZpoolListH(text: string): { name: string; health: string }[] {

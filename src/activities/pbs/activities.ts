@@ -7,9 +7,11 @@ import { runOk, type ActivityDeps } from '../deps';
 import type { Target } from '../exec/types';
 import { planOf } from '../plan';
 import {
-  maintenanceType, parseBackupJobsJson, parseCertFingerprint, parseClusterTasksJson, parseDatastoreJson, parseDatastoreTable,
-  parsePvesmStatus, parseSectionConfig, parseStorageContentJson, type BackupSnapshot,
+  maintenanceType, parseBackupJobsJson, parseCertFingerprint, parseClusterTasksJson, parseDatastoreConfigs, parseDatastoreJson,
+  parseDatastoreTable, parsePbsAclJson, parsePbsJobsJson, parsePbsVersion, parsePveAclJson, parsePvesmStatus, parseRemoteNames,
+  parseSectionConfig, parseStorageConfigJson, parseStorageContentJson, type BackupSnapshot, type CliValue, type PveAcl,
 } from '../parse/pbs';
+import { aclKey, aclsMissing, aclsOf, datastoreSettings, describeCarry, jobsDiff, settingsDiff, type DatastoreCarry } from './carry';
 import { findDiskBySerial, parseZpoolImport, parseZpoolListH } from '../parse/zpool';
 import type { Planned } from '../../workflows/runbook/types';
 import { durationMs } from '../../workflows/runbook/gate';
@@ -43,10 +45,19 @@ export interface ImportFacts {
 export interface RegisterFacts {
   createDatastore: boolean;
   repoint: boolean;
-  /** The storage entry is gone but the kept password copy is there (a crash between remove and add). */
-  storagePresent: boolean;
   fingerprint: string;
+  /** The old datastore's settings, jobs and ACLs, re-created on `to` (read before any change). */
+  carry: DatastoreCarry;
+  /** The storage entry's options before the re-point (storage.cfg holds no secret). */
+  storageBefore: Record<string, string>;
+  /** PVE ACL entries on /storage/<id>. */
+  storageAcls: PveAcl[];
+  /** Names of the storage's secret files that exist (password, encryption key, master pubkey): names only. */
+  secretFiles: string[];
 }
+
+/** `datastore create --reuse-datastore` exists from this PBS release on (proxmox-backup api2/config/datastore.rs; 3.2.4-1 lacks it). */
+export const REUSE_DATASTORE_SINCE = { major: 3, minor: 3 };
 
 export interface EnableFacts {
   enableJobs: string[];
@@ -59,6 +70,24 @@ export interface RemoveOldFacts {
 type Snap = { type: string; id: string; time: string; verified: boolean };
 const key = (s: { type: string; id: string; time: string }) => `${s.type}/${s.id}/${s.time}`;
 const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
+
+const pveAclKey = (a: PveAcl) => `${a.path} ${a.type}:${a.ugid} ${a.roleid} propagate=${a.propagate ? 1 : 0}`;
+
+function pointsAt(props: Record<string, string>, server: string, fingerprint: string): boolean {
+  return props.server === server && props.fingerprint === fingerprint;
+}
+
+function repointParams(p: PbsInventory, props: Record<string, string>, server: string, fingerprint: string): cmd.RepointParams {
+  return { storage: p.pveStorage, port: p.port, server, fingerprint, hasFingerprint: props.fingerprint !== undefined, hasPort: props.port !== undefined };
+}
+
+function settingsDiffKeys(want: Record<string, CliValue>, have: Record<string, CliValue>): string[] {
+  return Object.keys(want).filter((k) => settingsDiff({ [k]: want[k]! }, have).length > 0);
+}
+
+function pick<T>(o: Record<string, T>, keys: string[]): Record<string, T> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]!]));
+}
 
 export function pbsActivities(deps: ActivityDeps) {
   const inv = deps.inventory;
@@ -87,11 +116,36 @@ export function pbsActivities(deps: ActivityDeps) {
     const cfg = parseSectionConfig((await runOk(deps, host(h), cmd.readStorageCfg())).stdout);
     return cfg.find((s) => s.id === p.pveStorage);
   }
-  /** Is the root-only password copy of an interrupted re-point there? */
-  async function keptPassword(h: string): Promise<boolean> {
+  async function pbsJobs(h: string) {
+    const out = {} as Record<cmd.PbsJobKind, ReturnType<typeof parsePbsJobsJson>>;
+    for (const kind of cmd.PBS_JOB_KINDS) out[kind] = parsePbsJobsJson((await runOk(deps, host(h), cmd.jobList(kind))).stdout);
+    return out;
+  }
+  async function pbsAcls(h: string) {
+    return parsePbsAclJson((await runOk(deps, host(h), cmd.pbsAclList())).stdout);
+  }
+  async function datastoreConfig(h: string) {
+    return parseDatastoreConfigs((await runOk(deps, host(h), cmd.datastoreListJson())).stdout).find((d) => d.name === pbsInv().datastore);
+  }
+  /** The datastore's settings, jobs and ACLs on `h` (what `datastore remove` would delete with it). */
+  async function readCarry(h: string): Promise<DatastoreCarry> {
     const p = pbsInv();
-    const res = await deps.exec.run(host(h), `test -s /etc/pve/priv/storage/${p.pveStorage}.pw.pbs-migration && echo kept; true`);
-    return res.stdout.includes('kept');
+    const ds = await datastoreConfig(h);
+    if (!ds) throw refuse(`datastore ${p.datastore} is not configured on ${h}'s PBS`);
+    const all = await pbsJobs(h);
+    const jobs = cmd.PBS_JOB_KINDS.flatMap((kind) => all[kind].filter((j) => j.store === p.datastore).map((j) => ({ kind, ...j })));
+    return { settings: datastoreSettings(ds.options), jobs, acls: aclsOf(await pbsAcls(h), p.datastore) };
+  }
+  async function storageApi(h: string) {
+    return parseStorageConfigJson((await runOk(deps, host(h), cmd.storageConfig(pbsInv().pveStorage))).stdout);
+  }
+  async function storageAcls(h: string) {
+    const path = `/storage/${pbsInv().pveStorage}`;
+    return parsePveAclJson((await runOk(deps, host(h), cmd.pveAclList())).stdout).filter((a) => a.path === path);
+  }
+  async function secretFiles(h: string): Promise<string[]> {
+    const listing = (await deps.exec.run(host(h), `${cmd.listStorageSecrets()} 2>/dev/null; true`)).stdout.split('\n').map((l) => l.trim());
+    return cmd.storageSecretFiles(pbsInv().pveStorage).filter((f) => listing.includes(f));
   }
   async function runningBackups(h: string) {
     return parseClusterTasksJson((await runOk(deps, host(h), cmd.clusterTasks())).stdout).filter((t) => t.running && t.type === 'vzdump');
@@ -99,6 +153,39 @@ export function pbsActivities(deps: ActivityDeps) {
   async function snapshots(h: string): Promise<BackupSnapshot[]> {
     const p = pbsInv();
     return parseStorageContentJson((await runOk(deps, host(h), cmd.storageContent(h, p.pveStorage), { timeoutMs: 120_000 })).stdout);
+  }
+
+  /**
+   * The post-condition of the registration, read through other paths than the change used: the
+   * datastore, jobs and ACLs through the PBS API lists, the storage through the PVE API
+   * (`pvesh get /storage/<id>`, `/access/acl`), the secret files by name, the storage's status.
+   */
+  async function verifyRegistered(f: RegisterFacts, server: string, fingerprint: string): Promise<string[]> {
+    const p = pbsInv();
+    const problems: string[] = [];
+    const ds = await datastoreConfig(p.to);
+    if (!ds) problems.push(`datastore ${p.datastore} is not listed on ${p.to}`);
+    else problems.push(...settingsDiff(f.carry.settings, ds.options).map((d) => `datastore setting ${d}`));
+    const jobs = jobsDiff(f.carry.jobs, await pbsJobs(p.to));
+    problems.push(...jobs.missing.map((j) => `${j.kind}-job ${j.id} is missing`), ...jobs.differ);
+    problems.push(...aclsMissing(f.carry.acls, await pbsAcls(p.to)).map((a) => `PBS ACL ${aclKey(a)} is missing`));
+
+    const want: Record<string, string> = { ...f.storageBefore, server, fingerprint, ...(f.storageBefore.port !== undefined || p.port !== 8007 ? { port: String(p.port) } : {}) };
+    const have = await storageApi(p.to);
+    for (const [k, v] of Object.entries(want)) if (have[k] !== v) problems.push(`storage option ${k}: want ${JSON.stringify(v)}, have ${JSON.stringify(have[k] ?? null)}`);
+    const aclsNow = (await storageAcls(p.to)).map(pveAclKey);
+    problems.push(...f.storageAcls.filter((a) => !aclsNow.includes(pveAclKey(a))).map((a) => `storage ACL ${pveAclKey(a)} is missing`));
+    const files = await secretFiles(p.to);
+    problems.push(...f.secretFiles.filter((x) => !files.includes(x)).map((x) => `${cmd.STORAGE_PRIV_DIR}/${x} is gone`));
+    const status = parsePvesmStatus((await runOk(deps, host(p.to), cmd.pvesmStatus(p.pveStorage))).stdout, p.pveStorage);
+    if (status !== 'active') problems.push(`pvesm status ${p.pveStorage} → ${status ?? 'missing'}`);
+    if (problems.length) throw ApplicationFailure.nonRetryable(`after the registration on ${p.to}: ${problems.join('; ')}`, 'VerifyFailed');
+    return [
+      `${p.to}: datastore ${p.datastore} has ${describeCarry(f.carry)} (read back)`,
+      `pvesh get /storage/${p.pveStorage}: ${Object.keys(want).length} options as before, server ${server}, fingerprint ${fingerprint}`,
+      `${f.storageAcls.length} storage ACL entries and ${f.secretFiles.join(', ') || 'no secret files'} still there`,
+      `${p.to}: pvesm status ${p.pveStorage} → ${status}`,
+    ];
   }
 
   return {
@@ -130,7 +217,26 @@ export function pbsActivities(deps: ActivityDeps) {
       if (pool.health !== 'ONLINE') throw refuse(`ZFS pool ${p.pool} on ${h} is ${pool.health}: fix it before moving the disk`);
       const status = parsePvesmStatus((await runOk(deps, host(h), cmd.pvesmStatus(p.pveStorage))).stdout, p.pveStorage);
       if (status !== 'active') throw refuse(`PVE storage ${p.pveStorage} is ${status ?? 'missing'} on ${h}`);
-      return { evidence: [`${h}: datastore ${ds.name} at ${ds.path}`, `${h}: zpool ${pool.name} ${pool.health}`, `${h}: pvesm status ${p.pveStorage} → ${status}`] };
+      // the new host must be able to take the chunk store as it is: refuse before the pool is exported
+      const version = parsePbsVersion((await runOk(deps, host(p.to), cmd.pbsVersions())).stdout);
+      const { major, minor } = REUSE_DATASTORE_SINCE;
+      if (version.major < major || (version.major === major && version.minor < minor)) {
+        throw refuse(
+          `${p.to} runs PBS ${version.text}, which has no \`datastore create --reuse-datastore\` (PBS ${major}.${minor} and later): ` +
+            `upgrade PBS on ${p.to} before moving the disk; nothing was changed`,
+        );
+      }
+      const carry = await readCarry(h);
+      const remotes = parseRemoteNames((await runOk(deps, host(p.to), cmd.remoteList())).stdout);
+      const noRemote = [...new Set(carry.jobs.filter((j) => j.kind === 'sync' && typeof j.options.remote === 'string').map((j) => String(j.options.remote)))].filter((r) => !remotes.includes(r));
+      if (noRemote.length) throw refuse(`the sync jobs of ${p.datastore} pull from remote ${noRemote.join(', ')}, which ${p.to}'s PBS does not have: add it there first`);
+      return {
+        carry,
+        evidence: [
+          `${h}: datastore ${ds.name} at ${ds.path}`, `${h}: zpool ${pool.name} ${pool.health}`, `${h}: pvesm status ${p.pveStorage} → ${status}`,
+          `${p.to}: PBS ${version.text} (has --reuse-datastore)`, `${h}: datastore ${p.datastore} carries ${describeCarry(carry)}`,
+        ],
+      };
     },
 
     /** Contract (Phase 4 too): every snapshot in the PVE storage, listed from Proxmox host `host`. */
@@ -215,6 +321,14 @@ export function pbsActivities(deps: ActivityDeps) {
         await runOk(deps, t, cmd.zpoolExport(p.pool), { timeoutMs: 300_000 });
         evidence.push(`${p.from}: zpool export ${p.pool} → ok`);
       } else evidence.push(`${p.from}: pool ${p.pool} already exported`);
+      // post-condition, read again: jobs disabled (API), datastore offline (its config), pool not listed
+      const problems: string[] = [];
+      const after = await jobs(p.from);
+      problems.push(...f.disableJobs.filter((id) => after.find((j) => j.id === id)?.enabled).map((id) => `backup job ${id} is still enabled`));
+      const dsAfter = (await datastores(p.from)).find((d) => d.name === p.datastore);
+      if (dsAfter && maintenanceType(dsAfter.maintenanceMode) !== 'offline') problems.push(`datastore ${p.datastore} is ${maintenanceType(dsAfter.maintenanceMode) ?? 'online'}`);
+      if ((await pools(p.from)).some((x) => x.name === p.pool)) problems.push(`pool ${p.pool} is still imported`);
+      if (problems.length) throw ApplicationFailure.nonRetryable(`after the release on ${p.from}: ${problems.join('; ')}`, 'VerifyFailed');
       return { disabledJobs: f.disableJobs, evidence };
     },
 
@@ -253,36 +367,58 @@ export function pbsActivities(deps: ActivityDeps) {
       if ((await pools(p.to)).some((x) => x.name === p.pool)) return { evidence: [`${p.to}: pool ${p.pool} already imported`] };
       await runOk(deps, host(p.to), cmd.zpoolImport(p.pool), { timeoutMs: 300_000 });
       const pool = (await pools(p.to)).find((x) => x.name === p.pool);
-      return { evidence: [`${p.to}: zpool import -d ${cmd.BY_ID_DIR} ${p.pool} → ${pool?.health ?? 'not listed'}`] };
+      if (pool?.health !== 'ONLINE') throw ApplicationFailure.nonRetryable(`${p.to}: after zpool import, pool ${p.pool} is ${pool?.health ?? 'not listed'}`, 'VerifyFailed');
+      return { evidence: [`${p.to}: zpool import -d ${cmd.BY_ID_DIR} ${p.pool} → ${pool.health}`] };
     },
 
-    /** Preflight of the registration on `to` and the re-point of PVE's storage at it. */
-    async planRegister(): Promise<Planned<RegisterFacts>> {
+    /**
+     * Preflight of the registration on `to` (with the old datastore's settings, jobs and ACLs) and of
+     * the in-place re-point of PVE's storage. `carry` is what the preflight read on `from` before
+     * any change; without it (a run started before it was recorded) it is read from `from` now.
+     */
+    async planRegister({ carry: recorded }: { carry?: DatastoreCarry } = {}): Promise<Planned<RegisterFacts>> {
       const p = pbsInv();
       const server = inv.hosts[p.to]!.address;
       const fingerprint = cmd.validFingerprint(parseCertFingerprint((await runOk(deps, host(p.to), cmd.certInfo())).stdout));
+      const carry = recorded ?? (await readCarry(p.from));
       const ds = (await datastores(p.to)).find((d) => d.name === p.datastore);
       if (ds && ds.path !== p.datastorePath) throw refuse(`${p.to} already has a datastore ${p.datastore} at ${ds.path}`);
       const entry = await storageEntry(p.to);
-      if (entry && entry.type !== 'pbs') throw refuse(`PVE storage ${p.pveStorage} is of type ${entry.type}, not pbs`);
-      const kept = await keptPassword(p.to);
-      if (!entry && !kept) throw refuse(`PVE storage ${p.pveStorage} is missing and no password copy was kept: add it by hand`);
-      const repoint = !entry || entry.props.server !== server || entry.props.datastore !== p.datastore || entry.props.fingerprint !== fingerprint;
-      const params = { storage: p.pveStorage, server, port: p.port, datastore: p.datastore, username: p.username, fingerprint, removeFirst: Boolean(entry) };
+      if (!entry) throw refuse(`PVE storage ${p.pveStorage} is missing: add it by hand (with its encryption key, if it had one) and run again`);
+      if (entry.type !== 'pbs') throw refuse(`PVE storage ${p.pveStorage} is of type ${entry.type}, not pbs`);
+      if (entry.props.datastore !== p.datastore) {
+        throw refuse(`PVE storage ${p.pveStorage} reads datastore ${entry.props.datastore}, not ${p.datastore} (datastore is a fixed option: change it by hand)`);
+      }
+      const repoint = !pointsAt(entry.props, server, fingerprint);
+      const settingsNow = ds ? (await datastoreConfig(p.to))?.options ?? {} : {};
+      const toUpdate = ds ? pick(carry.settings, settingsDiffKeys(carry.settings, settingsNow)) : {};
+      const { missing } = jobsDiff(carry.jobs, await pbsJobs(p.to));
+      const acls = aclsMissing(carry.acls, await pbsAcls(p.to));
       const commands = [
-        ...(ds ? [] : [cmd.createDatastoreReuse(p.datastore, p.datastorePath)]),
-        ...(repoint ? cmd.repointStorage(params) : []),
+        ...(ds ? (Object.keys(toUpdate).length ? [cmd.updateDatastoreSettings(p.datastore, toUpdate)] : []) : [cmd.createDatastoreReuse(p.datastore, p.datastorePath, carry.settings)]),
+        ...missing.map((j) => cmd.jobCreate(j.kind, j.id, j.options)),
+        ...acls.map(cmd.pbsAclUpdate),
+        ...(repoint ? cmd.repointStorage(repointParams(p, entry.props, server, fingerprint)) : []),
       ];
+      const storageAclsNow = await storageAcls(p.to);
+      const secrets = await secretFiles(p.to);
       const plan = planOf(p.to, commands.length ? commands : ['# datastore registered and storage re-pointed already'], {
         datastore: ds ? `${p.datastore} registered` : `${p.datastore} to register at ${p.datastorePath}`,
-        storage: entry ? `${p.pveStorage} → ${entry.props.server}/${entry.props.datastore}` : `${p.pveStorage} missing (password kept)`,
+        carried: describeCarry(carry),
+        storage: `${p.pveStorage} → ${entry.props.server}/${entry.props.datastore}, edited in place (options, ${storageAclsNow.length} ACL entries and ${secrets.join(', ') || 'no secret files'} kept)`,
         server,
         fingerprint,
       });
-      return { plan, facts: { createDatastore: !ds, repoint, storagePresent: Boolean(entry), fingerprint } };
+      return {
+        plan,
+        facts: { createDatastore: !ds, repoint, fingerprint, carry, storageBefore: entry.props, storageAcls: storageAclsNow, secretFiles: secrets },
+      };
     },
 
-    /** Registers the datastore re-using the chunk store, then re-points PVE's storage (remove + add). */
+    /**
+     * Registers the datastore re-using the chunk store with the old settings, re-creates its jobs and
+     * ACLs, re-points PVE's storage in place, then reads every promised piece back through the API.
+     */
     async registerDatastore(f: RegisterFacts) {
       const p = pbsInv();
       const t = host(p.to);
@@ -290,24 +426,36 @@ export function pbsActivities(deps: ActivityDeps) {
       const evidence: string[] = [];
       const fingerprint = cmd.validFingerprint(parseCertFingerprint((await runOk(deps, t, cmd.certInfo())).stdout));
       if (fingerprint !== f.fingerprint) throw refuse(`${p.to}'s certificate changed since the plan (${f.fingerprint} → ${fingerprint})`);
-      if ((await datastores(p.to)).some((d) => d.name === p.datastore)) evidence.push(`${p.to}: datastore ${p.datastore} already registered`);
-      else {
-        await runOk(deps, t, cmd.createDatastoreReuse(p.datastore, p.datastorePath), { timeoutMs: 300_000 });
-        evidence.push(`${p.to}: datastore ${p.datastore} registered at ${p.datastorePath}, existing chunk store re-used`);
-      }
-      const entry = await storageEntry(p.to);
-      const kept = await keptPassword(p.to);
-      if (entry && entry.props.server === server && entry.props.datastore === p.datastore && entry.props.fingerprint === fingerprint) {
-        if (kept) await runOk(deps, t, `rm -f /etc/pve/priv/storage/${p.pveStorage}.pw.pbs-migration`);
-        evidence.push(`PVE storage ${p.pveStorage} already points at ${server}/${p.datastore}`);
+
+      const ds = await datastoreConfig(p.to);
+      if (!ds) {
+        await runOk(deps, t, cmd.createDatastoreReuse(p.datastore, p.datastorePath, f.carry.settings), { timeoutMs: 300_000 });
+        evidence.push(`${p.to}: datastore ${p.datastore} registered at ${p.datastorePath}, existing chunk store re-used, settings ${Object.keys(f.carry.settings).join(', ') || 'none'}`);
       } else {
-        if (!entry && !kept) throw refuse(`PVE storage ${p.pveStorage} is missing and no password copy was kept: add it by hand`);
-        const script = cmd.repointStorage({ storage: p.pveStorage, server, port: p.port, datastore: p.datastore, username: p.username, fingerprint, removeFirst: Boolean(entry) });
-        await runOk(deps, t, script.join('\n'), { timeoutMs: 120_000 });
-        evidence.push(`PVE storage ${p.pveStorage} re-pointed: ${entry ? `${entry.props.server} → ` : ''}${server}, datastore ${p.datastore}, fingerprint ${fingerprint}`);
+        const toUpdate = pick(f.carry.settings, settingsDiffKeys(f.carry.settings, ds.options));
+        if (Object.keys(toUpdate).length) {
+          await runOk(deps, t, cmd.updateDatastoreSettings(p.datastore, toUpdate));
+          evidence.push(`${p.to}: datastore ${p.datastore} already registered, settings ${Object.keys(toUpdate).join(', ')} set`);
+        } else evidence.push(`${p.to}: datastore ${p.datastore} already registered with its settings`);
       }
-      const status = parsePvesmStatus((await runOk(deps, t, cmd.pvesmStatus(p.pveStorage))).stdout, p.pveStorage);
-      evidence.push(`${p.to}: pvesm status ${p.pveStorage} → ${status}`);
+      for (const j of jobsDiff(f.carry.jobs, await pbsJobs(p.to)).missing) {
+        await runOk(deps, t, cmd.jobCreate(j.kind, j.id, j.options));
+        evidence.push(`${p.to}: ${j.kind}-job ${j.id} re-created`);
+      }
+      for (const a of aclsMissing(f.carry.acls, await pbsAcls(p.to))) {
+        await runOk(deps, t, cmd.pbsAclUpdate(a));
+        evidence.push(`${p.to}: ACL ${aclKey(a)} re-created`);
+      }
+
+      const entry = await storageEntry(p.to);
+      if (!entry) throw refuse(`PVE storage ${p.pveStorage} is missing: add it by hand (with its encryption key, if it had one) and run again`);
+      if (pointsAt(entry.props, server, fingerprint)) evidence.push(`PVE storage ${p.pveStorage} already points at ${server}/${p.datastore}`);
+      else {
+        await runOk(deps, t, cmd.repointStorage(repointParams(p, entry.props, server, fingerprint)).join('\n'), { timeoutMs: 120_000 });
+        evidence.push(`PVE storage ${p.pveStorage} re-pointed in place: ${entry.props.server} → ${server}, fingerprint ${fingerprint}`);
+      }
+
+      evidence.push(...(await verifyRegistered(f, server, fingerprint)));
       return { evidence };
     },
 
@@ -346,17 +494,31 @@ export function pbsActivities(deps: ActivityDeps) {
           evidence.push(`backup job ${id} enabled`);
         }
       }
+      const after = await jobs(p.to);
+      const still = f.enableJobs.filter((id) => !after.find((j) => j.id === id)?.enabled);
+      if (still.length) throw ApplicationFailure.nonRetryable(`backup jobs ${still.join(', ')} are not enabled after the change`, 'VerifyFailed');
       return { evidence };
     },
 
-    /** Preflight of removing the old datastore entry on `from`: only once PVE's storage points at `to`. */
+    /**
+     * Preflight of removing the old datastore entry on `from`: only once PVE's storage points at `to`
+     * and every job and ACL the removal deletes on `from` exists on `to` (delete_datastore drops them).
+     */
     async planRemoveOldDatastore({ dryRun = false }: { dryRun?: boolean } = {}): Promise<Planned<RemoveOldFacts>> {
       const p = pbsInv();
       const entry = await storageEntry(p.to);
       if (!dryRun && entry?.props.server !== inv.hosts[p.to]!.address) throw refuse(`PVE storage ${p.pveStorage} does not point at ${p.to} yet: refusing to remove the old entry`);
       const present = (await datastores(p.from)).some((d) => d.name === p.datastore);
+      const goes = present ? await readCarry(p.from) : { settings: {}, jobs: [], acls: [] };
+      if (present && !dryRun) {
+        const { missing } = jobsDiff(goes.jobs, await pbsJobs(p.to));
+        const acls = aclsMissing(goes.acls, await pbsAcls(p.to));
+        const lost = [...missing.map((j) => `${j.kind}-job ${j.id}`), ...acls.map((a) => `ACL ${aclKey(a)}`)];
+        if (lost.length) throw refuse(`removing ${p.datastore} on ${p.from} deletes ${lost.join(', ')}, which ${p.to} does not have: refusing`);
+      }
       const plan = planOf(p.from, present ? [cmd.removeDatastore(p.datastore)] : ['# old datastore entry removed already'], {
         oldEntry: present ? `${p.datastore} on ${p.from}` : 'gone',
+        alsoDeletes: present ? `${goes.jobs.map((j) => `${j.kind}-job ${j.id}`).join(', ') || 'no jobs'}; ${goes.acls.length} ACL entries (present on ${p.to})` : 'nothing',
       });
       return { plan, facts: { removeDatastore: present } };
     },
@@ -366,7 +528,9 @@ export function pbsActivities(deps: ActivityDeps) {
       const p = pbsInv();
       if (!(await datastores(p.from)).some((d) => d.name === p.datastore)) return { evidence: [`${p.from}: datastore ${p.datastore} already removed`] };
       await runOk(deps, host(p.from), cmd.removeDatastore(p.datastore));
-      return { evidence: [`${p.from}: datastore entry ${p.datastore} removed (data untouched)`] };
+      const table = parseDatastoreTable((await runOk(deps, host(p.from), cmd.datastoreList())).stdout);
+      if (table.some((d) => d.name === p.datastore)) throw ApplicationFailure.nonRetryable(`${p.from}: datastore ${p.datastore} is still listed after the removal`, 'VerifyFailed');
+      return { evidence: [`${p.from}: datastore entry ${p.datastore} removed (data untouched), no longer listed`] };
     },
   };
 }
