@@ -63,3 +63,30 @@ describe('Frigate database copy (sqlite3)', () => {
     assert.equal(ids(nodeDb).size, segs.length);
   });
 });
+
+describe("the lab's record.sync_recordings (frigate/record/util.py sync_recordings)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frigate-sync-'));
+  const media = path.join(dir, 'media');
+  const db = path.join(dir, 'frigate.db');
+  const file = (s: string) => path.join(media, 'recordings', s);
+  const write = (s: string) => {
+    fs.mkdirSync(path.dirname(file(s)), { recursive: true });
+    fs.writeFileSync(file(s), s);
+  };
+  const own = ['2026-11-02/08/door/00.07.mp4', '2026-11-02/08/door/10.07.mp4', '2026-11-02/08/door/20.07.mp4'];
+  for (const s of own) write(s);
+  execFileSync('python3', [SEED, 'seed', db, media, '0']);
+  const sync = () => JSON.parse(execFileSync('python3', [SEED, 'sync', db, media], { encoding: 'utf8' })) as Record<string, unknown>;
+
+  it('deletes the row whose file is gone, and a copied file without a row while they are the minority', () => {
+    write('2026-11-01/08/door/00.07.mp4'); // copied without its row
+    assert.deepEqual(sync(), { rowsDeleted: 1, filesDeleted: 1 });
+    assert.ok(!fs.existsSync(file('2026-11-01/08/door/00.07.mp4')));
+    for (const s of own) assert.ok(fs.existsSync(file(s)));
+  });
+
+  it('aborts when more than half of the files have no row (a whole copy without its database stays, unlisted)', () => {
+    for (const s of ['2026-11-01/09/door/00.07.mp4', '2026-11-01/09/door/10.07.mp4', '2026-11-01/09/door/20.07.mp4', '2026-11-01/09/door/30.07.mp4']) write(s);
+    assert.deepEqual(sync(), { rowsDeleted: 0, filesDeleted: 0, aborted: 'files' });
+  });
+});

@@ -23,13 +23,14 @@ const stateFile = () => path.join(c.LAB_DIR, 'frigate', 'stats.json');
 
 const DB_PY = path.join(__dirname, 'frigate-db.py');
 
-/** The pod's /config on the node VM's disk: its `config` hostPath volume (null without one). */
-function podConfigDir(d, pod) {
+/** Where a mount of the pod is on the node VM's disk: its hostPath volume (null without one). */
+function podHostDir(d, pod, mountPath) {
   const spec = d.spec.template.spec;
-  const mount = spec.containers[0].volumeMounts?.find((m) => m.mountPath === '/config');
+  const mount = spec.containers[0].volumeMounts?.find((m) => m.mountPath === mountPath);
   const vol = mount && spec.volumes?.find((v) => v.name === mount.name);
   return vol?.hostPath ? path.join(c.vmDir(pod.vm.host, pod.vm.vmid), 'fs', vol.hostPath.path) : null;
 }
+const podConfigDir = (d, pod) => podHostDir(d, pod, '/config');
 
 /** frigate.db as the pod sees it (frigate/config.py DatabaseConfig.path), null when it is not under /config. */
 function podDb(d, pod) {
@@ -154,6 +155,12 @@ function reconcile() {
   if (db) {
     try {
       execFileSync('python3', [DB_PY, 'init', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // frigate/record/cleanup.py run: with record.sync_recordings, sync_recordings(limited=False) at start
+      const media = podHostDir(run.deployment, run.pod, '/media/frigate');
+      if (podConfig(run.deployment, run.pod).record?.sync_recordings === true && media) {
+        const r = execFileSync('python3', [DB_PY, 'sync', db, media], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        process.stderr.write(`frigate-api: sync_recordings: ${r}`);
+      }
     } catch (e) {
       process.stderr.write(`frigate-api: init ${db}: ${e.message}\n`);
     }

@@ -13,6 +13,7 @@ frigate.db-wal, so a copy of frigate.db alone loses them.
 Usage:
   frigate-db.py seed <db> <media dir> <wal-after unix ts>   rows for every mp4 under <media>/recordings
   frigate-db.py add <db> <media dir> <rel path>             the row of a segment the running Frigate just stored
+  frigate-db.py sync <db> <media dir>                      record.sync_recordings at start (frigate/record/util.py)
   frigate-db.py init <db>                                   an empty database, as Frigate's first start makes it
   frigate-db.py recordings <db> <camera> <after> <before>  GET /api/<camera>/recordings (JSON)
   frigate-db.py summary <db> <camera>                      GET /api/<camera>/recordings/summary (JSON, utc)
@@ -119,6 +120,35 @@ def init(db):
     con.close()
 
 
+def sync(db, media):
+    """frigate/record/util.py sync_recordings(limited=False), as frigate/record/cleanup.py runs it at start
+    with record.sync_recordings: rows whose file is missing are deleted, then files without a row, each
+    only when at most half would go (else that part aborts, and a failed row part skips the files)."""
+    host = lambda p: os.path.join(media, os.path.relpath(p, '/media/frigate'))
+    con = sqlite3.connect(db, timeout=60)
+    rows = con.execute('SELECT id, path FROM recordings').fetchall()
+    gone = [(i,) for i, p in rows if not os.path.exists(host(p))]
+    out = {'rowsDeleted': 0, 'filesDeleted': 0}
+    if gone and len(gone) / max(1, len(rows)) > 0.5:
+        print(json.dumps({**out, 'aborted': 'rows'}))
+        return
+    con.executemany('DELETE FROM recordings WHERE id = ?', gone)
+    con.commit()
+    out['rowsDeleted'] = len(gone)
+    indexed = {host(p) for (p,) in con.execute('SELECT path FROM recordings')}
+    con.close()
+    root = os.path.join(media, 'recordings')
+    on_disk = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    orphans = [f for f in on_disk if f not in indexed]
+    if orphans and len(orphans) / max(1, len(on_disk)) > 0.5:
+        print(json.dumps({**out, 'aborted': 'files'}))
+        return
+    for f in orphans:
+        os.unlink(f)
+    out['filesDeleted'] = len(orphans)
+    print(json.dumps(out))
+
+
 def ro(db):
     # read-only, as the API's readers: never checkpoints or removes the WAL of a database Frigate holds
     return sqlite3.connect(f'file:{db}?mode=ro', uri=True)
@@ -168,6 +198,8 @@ if __name__ == '__main__':
         seed(args[0], args[1], float(args[2]))
     elif cmd == 'add':
         add(args[0], args[1], args[2])
+    elif cmd == 'sync':
+        sync(args[0], args[1])
     elif cmd == 'init':
         init(args[0])
     elif cmd == 'recordings':
