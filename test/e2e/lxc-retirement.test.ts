@@ -102,7 +102,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
       assert.ok(end instanceof Error, `the run must not finish: ${JSON.stringify((end as RunbookResult).summary)}`);
       const failed = await failedStep(h);
       assert.equal(failed?.id, 'lxc-state', 'refused at the first read of the CT, before the soak');
-      assert.match(failed!.error, /mp0 \(local-lvm:vm-113-disk-1 at \/media\/frigate\).*no backup=1/);
+      assert.match(failed!.error, /mp0 \(local-lvm:vm-113-disk-1 at \/media\/frigate\).*without backup=1/);
       assert.deepEqual(changes().slice(before), [], 'no vzdump, no stop, no destroy');
       assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
       assert.deepEqual(s.lab.lxc.files(CT, '/media/frigate/recordings'), recordings, 'every recording is still there');

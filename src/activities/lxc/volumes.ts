@@ -48,8 +48,9 @@ export function refuseLoss(i: DestroyImpact, ctid: number, host: string): void {
       : `set backup=1 on ${v.key} (pct set ${ctid} --${v.key} <its current value>,backup=1) or move its data off the CT`,
   );
   throw ApplicationFailure.nonRetryable(
-    `CT ${ctid} on ${host}: pct destroy would free ${what}, which vzdump leaves out of the backup (no backup=1): its data would be lost. ` +
-      `Nothing was changed. ${fix.join('; ')}; then run the retirement again`,
+    `CT ${ctid} on ${host}: pct destroy would free ${what}, which vzdump leaves out of the backup ` +
+      `(a mount point without backup=1 or a detached unusedN volume): its data would be lost; refusing to go on, the CT is not destroyed. ` +
+      `To go on: ${fix.join('; ')}; then run the retirement again`,
     'PreconditionFailed',
   );
 }
