@@ -38,7 +38,7 @@ describe('k3s rejoin on the lab', () => {
     assert.match(all, /k3s-uninstall\.sh/);
     assert.match(all, /INSTALL_K3S_VERSION='?v1\.32\.5\+k3s1/);
     assert.match(all, /K3S_TOKEN=\*\*\*/);
-    assert.match(all, /sh -s - server --disable servicelb/);
+    assert.match(all, /sh install\.sh server --disable servicelb/);
     assert.ok(!all.includes(s.lab.token), 'the join token is not in the plan');
     assert.deepEqual(changes(), []);
     await recordHistory('rejoin-dry-run', h);

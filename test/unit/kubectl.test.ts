@@ -79,7 +79,8 @@ describe('k3s', () => {
   });
 
   it('serverFlagsForJoin keeps only the server\'s own configuration', () => {
-    assert.deepEqual(serverFlagsForJoin(parseK3sUnitExecStart(unit)), ['--disable', 'servicelb', '--node-label', "note=it's"]);
+    // --node-label is the healthy node's own (k3s pkg/cli/cmds/agent.go NodeLabels): not copied
+    assert.deepEqual(serverFlagsForJoin(parseK3sUnitExecStart(unit)), ['--disable', 'servicelb']);
     assert.deepEqual(serverFlagsForJoin(['server', '--cluster-init', '--disable', 'servicelb']), ['--disable', 'servicelb']);
     assert.deepEqual(
       serverFlagsForJoin(['server', '--server=https://a:6443', '--token-file', '/t', '--agent-token', 'x', '-t', 'y', '--tls-san', 'k3s.lan', '--cluster-init=true']),

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Inventory } from '../../src/inventory/schema';
-import { etcdctl, installK3s, kubectlDeleteNode } from '../../src/activities/k3s/commands';
+import { etcdctl, kubectlDeleteNode } from '../../src/activities/k3s/commands';
 import { buildCommand } from '../../src/activities/exec/targets';
 
 const dir = mkdtempSync(join(tmpdir(), 'quote-prop-'));
@@ -51,10 +51,6 @@ function render(c: Case): { line: string; expect: string[] }[] {
   return [
     { line: etcdctl(inv, c.endpoint, c.args), expect: ['etcdctl', '--cacert', c.tls.caCert, '--cert', c.tls.cert, '--key', c.tls.key, '--endpoints', c.endpoint, '--dial-timeout', '3s', '--command-timeout', '5s', ...c.args] },
     { line: kubectlDeleteNode(c.node), expect: ['kubectl', 'delete', 'node', c.node] },
-    {
-      line: installK3s(c.install),
-      expect: ['curl', '-sfL', c.install.installScriptUrl, 'sh', `INSTALL_K3S_VERSION=${c.install.version}`, `K3S_URL=${c.install.serverUrl}`, `K3S_TOKEN=${c.install.token}`, '-s', '-', 'server', ...c.install.serverFlags],
-    },
     { line: buildCommand({ kind: 'vm', host: 'still-fawn', vmid: c.vmid }, c.script, 90_000), expect: ['qm', 'guest', 'exec', String(c.vmid), '--timeout', '90', '--', 'bash', '-c', c.script] },
     { line: buildCommand({ kind: 'lxc', host: 'pve', ctid: c.vmid }, c.script), expect: ['pct', 'exec', String(c.vmid), '--', 'bash', '-c', c.script] },
   ];

@@ -84,6 +84,7 @@ export function createExecutor(inventory: Inventory, opts: ExecutorOptions = {})
         pool.openChannel(target.host, command).then((ch) => {
           channel = ch;
           if (settled) return stop(); // aborted or timed out while the channel was opening
+          if (options.stdin !== undefined) ch.end(options.stdin);
           ch.on('data', (d: Buffer) => out.push(d));
           ch.stderr.on('data', (d: Buffer) => err.push(d));
           ch.on('exit', (code: number | null, sig?: string) => {
@@ -111,7 +112,7 @@ export function createExecutor(inventory: Inventory, opts: ExecutorOptions = {})
   async function run(target: Target, script: string, options: RunOptions = {}): Promise<CommandResult> {
     try {
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      const command = buildCommand(target, script, timeoutMs);
+      const command = buildCommand(target, script, timeoutMs, options.stdin !== undefined);
       const limitMs = target.kind === 'vm' ? qmTimeoutSeconds(timeoutMs) * 1000 + (opts.qmGraceMs ?? 5000) : timeoutMs;
       const raw = await runRaw(target, command, limitMs, options);
       if (target.kind === 'vm') return parseQmGuestExec(raw, { host: target.host, vmid: target.vmid });

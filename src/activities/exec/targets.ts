@@ -14,7 +14,7 @@ export function qmTimeoutSeconds(timeoutMs: number): number {
  * vm   → `qm guest exec <vmid> --timeout <s> -- bash -c '<script>'` (the agent has no shell);
  * lxc  → `pct exec <ctid> -- bash -c '<script>'`.
  */
-export function buildCommand(target: Target, script: string, timeoutMs = DEFAULT_TIMEOUT_MS): string {
+export function buildCommand(target: Target, script: string, timeoutMs = DEFAULT_TIMEOUT_MS, passStdin = false): string {
   validNodeName(target.host, 'host name');
   switch (target.kind) {
     case 'host':
@@ -23,6 +23,8 @@ export function buildCommand(target: Target, script: string, timeoutMs = DEFAULT
       return shellCommand([
         'qm', 'guest', 'exec', String(validVmid(target.vmid)),
         '--timeout', String(qmTimeoutSeconds(timeoutMs)),
+        // qm reads stdin to EOF (at most 1 MiB) and hands it to the agent as input-data (qemu-server qm.pm exec)
+        ...(passStdin ? ['--pass-stdin', '1'] : []),
         '--', 'bash', '-c', script,
       ]);
     case 'lxc':

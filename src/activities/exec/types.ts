@@ -9,6 +9,11 @@ export type Target =
 export interface RunOptions {
   /** Upper bound for the command; for a VM it is also passed to `qm guest exec --timeout`. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Written to the command's stdin, then EOF (for a VM: `qm guest exec --pass-stdin 1`, at most 1 MiB).
+   * The way a secret reaches a remote script without being in any argv.
+   */
+  stdin?: string;
   /** Values to mask (as `***`) in every error message this call produces. */
   secrets?: string[];
   /** Aborting closes the SSH channel (activity cancellation). */

@@ -1,6 +1,7 @@
 // K3s on the nodes: the cluster's version and flags, removing the stale node, the clean uninstall,
 // the pinned fresh install (the join token lives only inside installK3s), and waiting for Ready.
-import { heartbeat, sleep } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityRunOptions, describeTarget, nodeRef, runOk, tail, type ActivityDeps } from '../deps';
 
@@ -8,7 +9,9 @@ import { validMemberId, validVersion } from '../exec/quote';
 import { parseEndpointHealthJson } from '../parse/etcdctl';
 import type { Planned } from '../../workflows/runbook/types';
 import { planOf } from '../plan';
-import { parseK3sVersion, parseK3sUnitExecStart, serverFlagsForJoin } from '../parse/k3s';
+import { parseK3sVersion, parseK3sUnitExecStart, splitJoinFlags } from '../parse/k3s';
+import { isMemberNotFound } from '../parse/etcdctl';
+import { membersOf } from '../etcd';
 import { parseNodesJson } from '../parse/kubectl';
 import { parseMemberListJson } from '../parse/etcdctl';
 import * as cmd from './commands';
@@ -35,6 +38,8 @@ export interface InstallFacts {
   staleMemberName: string | null;
   version: string;
   serverFlags: string[];
+  /** This run's install job in the VM (see commands.startInstallJob); absent in plans made before it existed. */
+  jobKey?: string;
 }
 
 const FLAG = /^-{0,2}[A-Za-z0-9][A-Za-z0-9=,._:/@+-]*$/;
@@ -50,15 +55,60 @@ export function k3sActivities(deps: ActivityDeps) {
     }
   }
 
-  function installParams(f: InstallFacts, token: string): cmd.InstallParams {
+  function installParams(f: InstallFacts & { jobKey: string }): cmd.InstallParams {
     const healthy = nodeRef(inv, f.healthyNode);
     return {
       installScriptUrl: inv.k3s.installScriptUrl,
       version: f.version,
       serverUrl: cmd.serverUrl(healthy.node.address, inv.k3s.apiPort),
-      token,
       serverFlags: f.serverFlags,
+      jobKey: f.jobKey,
     };
+  }
+
+  /** The cluster-wide flags of the healthy server's unit (node-specific ones left out, see splitJoinFlags). */
+  async function joinFlags(healthyNode: string) {
+    const ref = nodeRef(inv, healthyNode);
+    const args = parseK3sUnitExecStart((await runOk(deps, ref.target, cmd.readUnit())).stdout);
+    return { args, ...splitJoinFlags(args) };
+  }
+
+  /**
+   * The post-condition of the install, read through the healthy node (not the VM that was installed):
+   * a member of the node started and promoted in `etcdctl member list`, and the node Ready.
+   */
+  async function readJoined(node: string, healthyNode: string): Promise<{ ok: boolean; seen: string }> {
+    const ref = nodeRef(inv, node);
+    const healthy = nodeRef(inv, healthyNode);
+    const list = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
+    const mine = membersOf(parseMemberListJson(list.stdout), ref);
+    const member = mine.find((m) => m.started && !m.isLearner);
+    const kube = (await kubeNodes(healthyNode)).find((n) => n.name === node);
+    const seen = [
+      `etcd: ${mine.map((m) => `${m.id} ${m.name || '(unstarted)'}${m.isLearner ? ' learner' : ''}`).join(', ') || `no member of ${node}`}`,
+      `kubectl: ${kube ? `Ready=${kube.ready}` : `${node} not listed`}`,
+    ].join('; ');
+    return { ok: Boolean(member) && kube?.ready === 'True', seen };
+  }
+
+  /** This run's name for its install job: the same across retries and worker restarts, new for another run. */
+  function jobKeyOfRun(): string {
+    let id = 'manual';
+    try {
+      const wf = Context.current().info.workflowExecution as { workflowId: string; runId: string } | undefined;
+      if (wf) id = `${wf.workflowId}/${wf.runId}`;
+    } catch {
+      /* not inside an activity (unit tests) */
+    }
+    return createHash('sha256').update(id).digest('hex').slice(0, 12);
+  }
+
+  async function installJob(node: string, jobKey: string): Promise<{ state: string; rc?: number; log: string }> {
+    const res = await runOk(deps, nodeRef(inv, node).target, cmd.readInstallJob(jobKey));
+    const [head = '', ...rest] = res.stdout.split('\n---\n');
+    const m = /^job=(\w+)(?: rc=(\d+))?/.exec(head.trim());
+    if (!m) throw new Error(`unexpected install job state on ${node}: ${JSON.stringify(head.slice(0, 200))}`);
+    return { state: m[1]!, rc: m[2] === undefined ? undefined : Number(m[2]), log: rest.join('\n---\n') };
   }
 
   async function kubeNodes(reader: string) {
@@ -109,8 +159,9 @@ export function k3sActivities(deps: ActivityDeps) {
     async readClusterVersion({ healthyNode }: { healthyNode: string }) {
       const ref = nodeRef(inv, healthyNode);
       const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const args = parseK3sUnitExecStart((await runOk(deps, ref.target, cmd.readUnit())).stdout);
-      const serverFlags = serverFlagsForJoin(args);
+      const { keep: serverFlags, nodeSpecific } = await joinFlags(healthyNode);
+      // how it joined and the values of its node-specific flags are not shown (--token, --vpn-auth carry secrets)
+      const args = ['server', ...serverFlags, ...nodeSpecific.map((f) => `${f} …`)];
       checkVersionAndFlags(version, serverFlags);
       const nodes = await kubeNodes(healthyNode);
       const versions = [...new Set(nodes.map((n) => n.kubeletVersion).filter(Boolean))];
@@ -122,6 +173,7 @@ export function k3sActivities(deps: ActivityDeps) {
           `kubelet versions in the cluster: ${versions.join(', ') || 'none'}`,
           `${healthyNode} runs: k3s ${args.join(' ')}`,
           `a joining server gets: ${serverFlags.join(' ') || '(no extra flags)'}`,
+          ...(nodeSpecific.length ? [`not copied, ${healthyNode}'s own (node-specific): ${nodeSpecific.join(' ')}`] : []),
         ],
       };
     },
@@ -165,12 +217,26 @@ export function k3sActivities(deps: ActivityDeps) {
         validMemberId(f.removeMemberId);
         const { listed } = await memberState(f.healthyNode, f.removeMemberId);
         if (listed) {
-          const res = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.removeMemberId]));
-          evidence.push(res.stdout.trim());
+          const res = await deps.exec.run(healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.removeMemberId]), activityRunOptions());
+          // K3s's own member controller may remove it once the node object is gone (pkg/etcd/member_controller.go)
+          if (res.exitCode !== 0 && !isMemberNotFound(res.stderr)) {
+            throw new Error(`on ${describeTarget(healthy.target)}: etcdctl member remove ${f.removeMemberId} exited ${res.exitCode}: ${tail(res.stderr)}`);
+          }
+          evidence.push(res.exitCode === 0 ? res.stdout.trim() : `etcd member ${f.removeMemberId} was already gone (member not found)`);
         } else {
           evidence.push(`etcd member ${f.removeMemberId} is no longer listed (already removed)`);
         }
       }
+      // post-condition, read again: neither the node object nor the member is there any more
+      const nodeLeft = (await kubeNodes(f.healthyNode)).some((n) => n.name === f.node);
+      const memberLeft = f.removeMemberId ? (await memberState(f.healthyNode, f.removeMemberId)).listed : false;
+      if (nodeLeft || memberLeft) {
+        throw ApplicationFailure.nonRetryable(
+          `after the removal ${[nodeLeft ? `node ${f.node} is still in kubectl get nodes` : '', memberLeft ? `etcd member ${f.removeMemberId} is still listed` : ''].filter(Boolean).join(' and ')}`,
+          'PostconditionFailed',
+        );
+      }
+      evidence.push(`read again: node ${f.node} absent, ${f.removeMemberId ? `member ${f.removeMemberId} not listed` : 'no member to remove'}`);
       return { evidence };
     },
 
@@ -201,10 +267,26 @@ export function k3sActivities(deps: ActivityDeps) {
         }
         return { evidence: [`K3s is not installed on ${f.node} (already uninstalled)`] };
       }
+      // the node's own settings: k3s-uninstall.sh removes /etc/rancher/k3s (config.yaml may hold a token: never printed)
+      const kept = lastLines((await runOk(deps, stale.target, cmd.backupK3sEtc())).stdout, 5);
       const [stop, uninstall] = cmd.uninstallK3s();
       await runOk(deps, stale.target, stop!);
       const res = await runOk(deps, stale.target, uninstall!, { timeoutMs: 300_000 });
-      return { evidence: [`${stop} → ok`, `${uninstall} → exit 0`, ...lastLines(res.stderr, 3)] };
+      // post-condition, read again: no binary, no uninstall script, no data dir left
+      const after = await probeInstall(f.node);
+      if (after.version || after.hasUninstall || after.hasData) {
+        throw ApplicationFailure.nonRetryable(
+          `after k3s-uninstall.sh ${f.node} still has ${[after.version ? `k3s ${after.version}` : '', after.hasUninstall ? cmd.K3S_UNINSTALL : '', after.hasData ? '/var/lib/rancher/k3s' : ''].filter(Boolean).join(', ')}`,
+          'PostconditionFailed',
+        );
+      }
+      return {
+        evidence: [
+          ...kept.map((k) => `${cmd.K3S_ETC}: ${k} (kept for the reinstall, ${cmd.REJOIN_DIR})`),
+          `${stop} → ok`, `${uninstall} → exit 0`, ...lastLines(res.stderr, 3),
+          `read again: no k3s binary, no ${cmd.K3S_UNINSTALL}, no /var/lib/rancher/k3s`,
+        ],
+      };
     },
 
     /** Preflight of the install: the cluster's version and flags read again, the install line rendered (token masked). */
@@ -212,47 +294,100 @@ export function k3sActivities(deps: ActivityDeps) {
       const stale = nodeRef(inv, node);
       const ref = nodeRef(inv, healthyNode);
       const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const serverFlags = serverFlagsForJoin(parseK3sUnitExecStart((await runOk(deps, ref.target, cmd.readUnit())).stdout));
+      const { keep: serverFlags, nodeSpecific } = await joinFlags(healthyNode);
       checkVersionAndFlags(version, serverFlags);
-      const facts: InstallFacts = { node, healthyNode, staleMemberName, version, serverFlags };
-      const p = installParams(facts, cmd.TOKEN_MASK);
+      const facts = { node, healthyNode, staleMemberName, version, serverFlags, jobKey: jobKeyOfRun() };
+      const p = installParams(facts);
+      const kept = lastLines((await runOk(deps, stale.target, cmd.listK3sEtcBackup())).stdout, 5);
       const plan = planOf(
         describeTarget(stale.target),
-        [`# join token read from ${healthyNode}:${cmd.K3S_TOKEN_FILE}`, cmd.installK3s(p)],
-        { node, healthyNode, version, serverFlags: serverFlags.join(' '), serverUrl: p.serverUrl, installScriptUrl: p.installScriptUrl },
+        [`# join token read from ${healthyNode}:${cmd.K3S_TOKEN_FILE}`, ...cmd.installPlanLines(p)],
+        {
+          node, healthyNode, version, serverFlags: serverFlags.join(' '), serverUrl: p.serverUrl, installScriptUrl: p.installScriptUrl,
+          notCopied: nodeSpecific.join(' ') || 'none',
+          restored: kept.join(', ') || 'nothing kept',
+        },
       );
       return { plan, facts };
     },
 
-    /** Reads the join token on the healthy node and installs K3s pinned to the cluster's version and flags. */
-    async installK3s(f: InstallFacts) {
+    /**
+     * Installs K3s pinned to the cluster's version and flags, once: this run's install job is looked for
+     * first (a retry after a lost attempt waits for it, never starts a second one), then started detached
+     * with the join token on stdin, then awaited; done when etcd lists the node's member started and the
+     * node is Ready, read through the healthy node.
+     */
+    async installK3s(facts: InstallFacts) {
+      const f = { ...facts, jobKey: facts.jobKey ?? jobKeyOfRun() };
       checkVersionAndFlags(f.version, f.serverFlags);
+      if (!/^[0-9a-f]{12}$/.test(f.jobKey)) throw ApplicationFailure.nonRetryable(`bad install job key ${JSON.stringify(f.jobKey)}`, 'BadInput');
       const stale = nodeRef(inv, f.node);
       const healthy = nodeRef(inv, f.healthyNode);
-      const probe = await probeInstall(f.node);
-      if (probe.version && probe.memberName && probe.memberName === f.staleMemberName) {
-        throw ApplicationFailure.nonRetryable(
-          `${f.node} still has the old K3s install (etcd member ${probe.memberName}): the uninstall must run first`,
-          'PreconditionFailed',
-        );
-      }
-      if (probe.version && probe.memberName) {
-        if (probe.version !== f.version) {
-          throw ApplicationFailure.nonRetryable(`${f.node} runs K3s ${probe.version}, not the cluster's ${f.version}`, 'PreconditionFailed');
+      const evidence: string[] = [];
+      let job = await installJob(f.node, f.jobKey);
+      if (job.state === 'none') {
+        const probe = await probeInstall(f.node);
+        if (probe.version && probe.memberName && probe.memberName === f.staleMemberName) {
+          throw ApplicationFailure.nonRetryable(
+            `${f.node} still has the old K3s install (etcd member ${probe.memberName}): the uninstall must run first`,
+            'PreconditionFailed',
+          );
         }
-        return { evidence: [`K3s ${probe.version} is already installed on ${f.node} as etcd member ${probe.memberName}`] };
+        if (probe.version || probe.hasUninstall) {
+          // installed by someone else: done only if it has joined, never installed over
+          const joined = await readJoined(f.node, f.healthyNode);
+          if (joined.ok && probe.version === f.version) {
+            return { evidence: [`K3s ${probe.version} is already installed on ${f.node} and joined (${joined.seen})`] };
+          }
+          throw ApplicationFailure.nonRetryable(
+            `${f.node} has K3s ${probe.version ?? '(no binary)'} that this run did not install and that has not joined the cluster at ${f.version} (${joined.seen}): uninstall it first`,
+            'PreconditionFailed',
+          );
+        }
+        const token = (await runOk(deps, healthy.target, cmd.readToken())).stdout.trim();
+        if (!TOKEN.test(token)) {
+          throw ApplicationFailure.nonRetryable(`the join token on ${f.healthyNode} has an unexpected format`, 'PreconditionFailed');
+        }
+        const res = await deps.exec.run(stale.target, cmd.startInstallJob(installParams(f)), activityRunOptions({ stdin: `${token}\n`, secrets: [token] }));
+        if (res.exitCode !== 0) {
+          // nothing was started: a failed download or a changed config.yaml needs someone to look
+          throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} did not start (exit ${res.exitCode}): ${tail(redactAll(res.stderr || res.stdout, token))}`, 'InstallFailed');
+        }
+        evidence.push(`${f.node}: ${res.stdout.trim()} (${cmd.installJobDir(f.jobKey)})`);
+        job = await installJob(f.node, f.jobKey);
+      } else {
+        evidence.push(`${f.node}: this run's install job was already there (${job.state}): waited for it, started nothing`);
       }
-      const token = (await runOk(deps, healthy.target, cmd.readToken())).stdout.trim();
-      if (!TOKEN.test(token)) {
-        throw ApplicationFailure.nonRetryable(`the join token on ${f.healthyNode} has an unexpected format`, 'PreconditionFailed');
+      const deadline = Date.now() + 600_000;
+      for (let lostSince = 0; job.state !== 'done'; job = await installJob(f.node, f.jobKey)) {
+        if (job.state === 'lost' || job.state === 'starting') {
+          lostSince ||= Date.now();
+          if (job.state === 'lost' || Date.now() - lostSince > 30_000) {
+            throw ApplicationFailure.nonRetryable(
+              `the K3s install on ${f.node} stopped without an exit status (VM rebooted?): read ${cmd.installJobDir(f.jobKey)}/log, uninstall and run again. Last lines: ${tail(job.log)}`,
+              'InstallFailed',
+            );
+          }
+        }
+        if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} still runs after 10 min: ${tail(job.log)}`, 'InstallFailed');
+        heartbeat(`install job ${job.state}`);
+        await sleep(2_000);
       }
-      const res = await deps.exec.run(stale.target, cmd.installK3s(installParams(f, token)), activityRunOptions({ timeoutMs: 600_000, secrets: [token] }));
-      const output = redactAll(`${res.stdout}\n${res.stderr}`, token);
-      if (res.exitCode !== 0) {
-        // a failed install is not retried blindly: it needs someone to read why
-        throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} exited ${res.exitCode}: ${tail(output)}`, 'InstallFailed');
+      if (job.rc !== 0) {
+        throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} exited ${job.rc}: ${tail(job.log)}`, 'InstallFailed');
       }
-      return { evidence: [`installed K3s ${f.version} on ${f.node} joining ${f.healthyNode}`, ...lastLines(output, 4)] };
+      evidence.push(`install.sh exited 0: ${lastLines(job.log, 3).join(' | ')}`);
+      // post-condition through a second path: etcd and the API as the healthy node sees them
+      let joined = await readJoined(f.node, f.healthyNode);
+      for (const until = Date.now() + 180_000; !joined.ok && Date.now() < until; joined = await readJoined(f.node, f.healthyNode)) {
+        heartbeat(joined.seen);
+        await sleep(2_000);
+      }
+      if (!joined.ok) {
+        throw ApplicationFailure.nonRetryable(`install.sh exited 0 on ${f.node} but it has not joined: ${joined.seen}`, 'PostconditionFailed');
+      }
+      await runOk(deps, stale.target, cmd.dropK3sEtcBackup());
+      return { evidence: [...evidence, `installed K3s ${f.version} on ${f.node} joining ${f.healthyNode}`, `read through ${f.healthyNode}: ${joined.seen}`] };
     },
 
     /** Polls `kubectl get nodes` on the healthy node until the rejoined node is Ready, heartbeating. */

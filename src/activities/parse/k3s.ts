@@ -77,27 +77,53 @@ export function parseK3sUnitExecStart(unit: string): string[] {
 // Flags that say how a server joined (or bootstrapped) the cluster, not how it is configured.
 const JOIN_FLAGS_WITH_VALUE = new Set(['--server', '-s', '--token', '-t', '--token-file', '--agent-token', '--agent-token-file', '--cluster-reset-restore-path']);
 const JOIN_FLAGS_BOOL = new Set(['--cluster-init', '--cluster-reset']);
+// Flags that describe one node, not the cluster (k3s pkg/cli/cmds/agent.go: NodeNameFlag, NodeIPFlag `node-ip,i`,
+// NodeExternalIPFlag, NodeInternalDNSFlag, NodeExternalDNSFlag, NodeLabels, NodeTaints, BindAddressFlag,
+// FlannelIfaceFlag, VPNAuth/VPNAuthFile; server.go: `advertise-address`; ConfigFlag `config,c` is a file on
+// that node). Copied to another server they clash: a duplicate node name, another node's IP for etcd's peer URL.
+const NODE_FLAGS_WITH_VALUE = new Set([
+  '--node-name', '--node-ip', '-i', '--node-external-ip', '--node-internal-dns', '--node-external-dns',
+  '--node-label', '--node-taint', '--bind-address', '--advertise-address', '--flannel-iface',
+  '--vpn-auth', '--vpn-auth-file', '--config', '-c',
+]);
+const NODE_FLAGS_BOOL = new Set(['--with-node-id']);
+
+export interface JoinFlags {
+  /** Cluster-wide flags a joining server gets, in order, e.g. ['--disable', 'servicelb']. */
+  keep: string[];
+  /** Names of the healthy server's own node-specific flags, left out (values never shown: --vpn-auth is a secret). */
+  nodeSpecific: string[];
+}
 
 /**
- * The server's own flags to reuse when it rejoins: drops the `server` command, `--cluster-init`,
- * `--server X`/`--server=X`, every `--token*` (the token is read separately, never copied) and
- * `--cluster-reset*`; keeps the rest in order, e.g. ['--disable', 'servicelb'].
+ * Splits a server's unit arguments: drops the `server` command, `--cluster-init`, `--server X`/`--server=X`,
+ * every `--token*` (the token is read separately, never copied), `--cluster-reset*`, and the node-specific
+ * flags; keeps the rest in order.
  */
-export function serverFlagsForJoin(args: readonly string[]): string[] {
-  const out: string[] = [];
+export function splitJoinFlags(args: readonly string[]): JoinFlags {
+  const keep: string[] = [];
+  const nodeSpecific: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (i === 0 && a === 'server') continue;
-    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    if (JOIN_FLAGS_BOOL.has(flag) || a.startsWith('--token') || a.startsWith('--agent-token')) {
-      if (!a.includes('=') && (JOIN_FLAGS_WITH_VALUE.has(a) || a.startsWith('--token') || a.startsWith('--agent-token'))) i++;
+    const inline = a.startsWith('-') && a.includes('=');
+    const flag = inline ? a.slice(0, a.indexOf('=')) : a;
+    const secret = flag.startsWith('--token') || flag.startsWith('--agent-token');
+    if (JOIN_FLAGS_BOOL.has(flag) || NODE_FLAGS_BOOL.has(flag)) {
+      if (NODE_FLAGS_BOOL.has(flag)) nodeSpecific.push(flag);
       continue;
     }
-    if (JOIN_FLAGS_WITH_VALUE.has(flag)) {
-      if (!a.includes('=')) i++; // the value is the next word
+    if (secret || JOIN_FLAGS_WITH_VALUE.has(flag) || NODE_FLAGS_WITH_VALUE.has(flag)) {
+      if (!inline) i++; // the value is the next word
+      if (NODE_FLAGS_WITH_VALUE.has(flag)) nodeSpecific.push(flag);
       continue;
     }
-    out.push(a);
+    keep.push(a);
   }
-  return out;
+  return { keep, nodeSpecific };
+}
+
+/** The cluster-wide flags of a server for another server to join with (see splitJoinFlags). */
+export function serverFlagsForJoin(args: readonly string[]): string[] {
+  return splitJoinFlags(args).keep;
 }
