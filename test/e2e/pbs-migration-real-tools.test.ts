@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
-import { gateOpen, waitForStatus } from '../helpers/temporal';
+import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
 import { approveSignal, doneSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_DATASTORE, PBS_DISK, PBS_FROM, PBS_STORAGE, PBS_TO, type PbsJobKind } from '../../lab/src/pbs';
@@ -117,5 +117,13 @@ describe('pbs migration keeps what the real tools would delete', () => {
     for (const kind of ['verify', 'prune', 'sync'] as PbsJobKind[]) assert.deepEqual(jobsAfter[kind], jobsBefore[kind], `${kind} jobs`);
     assert.deepEqual(s.lab.pbs.pbsAcls(PBS_TO), pbsAclsBefore);
     assert.deepEqual(s.lab.pbs.datastores(PBS_FROM), []);
+
+    // the key and the password stay on the host: not in the history, not in any argv
+    const keyData = JSON.parse(ENC_KEY).data as string;
+    const history = historyText(await h.fetchHistory());
+    for (const secret of [keyData, password!]) {
+      assert.ok(!history.includes(secret), 'a storage secret is in the history');
+      assert.ok(!JSON.stringify(s.lab.audit()).includes(secret), 'a storage secret reached an argv');
+    }
   });
 });

@@ -102,6 +102,9 @@ describe('zpool and /dev/disk/by-id', () => {
     const [p] = parseZpoolImport(text);
     assert.deepEqual(p, { name: 'pbs-hdd', id: '7590330848605824575', state: 'ONLINE', inUseElsewhere: true, devices: ['ata-ST3000DM007-1WY10G_ZFN1ABCD'] });
     assert.equal(parseZpoolImport(text.replace(/status:.*\n/, '').replace(/ and\n.*\n/, '.\n'))[0]!.inUseElsewhere, false);
+    // zfs >= 2.3.0 (show_import, commit 5137c132a5): labels one column to the left when the pool has no comment
+    const v23 = text.replace('   pool:', '  pool:').replace('     id:', '    id:').replace('  state:', ' state:').replace(' action:', 'action:').replace(' config:', 'config:');
+    assert.deepEqual(parseZpoolImport(v23)[0], p);
   });
 
   it('finds the whole disk by serial, never a partition link', () => {
