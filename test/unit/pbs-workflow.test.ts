@@ -28,7 +28,7 @@ function fakeLab() {
       calls.push('describePbsMove');
       return { from: 'pumped-piglet', to: 'still-fawn', storage: 's', datastore: 'd', datastorePath: '/p/d', pool: 'p', diskSerial: 'SER', toServer: '127.0.0.2', evidence: [] };
     },
-    async checkDatastoreHealthy() { calls.push('checkDatastoreHealthy'); return ev('ok'); },
+    async checkDatastoreHealthy() { calls.push('checkDatastoreHealthy'); return { carry: { settings: {}, jobs: [], acls: [] }, evidence: ['ok'] }; },
     async checkBackupsRecentVerified() { calls.push('checkBackupsRecentVerified'); return { snapshots: snaps, evidence: [] }; },
     async checkNoBackupRunning() { calls.push('checkNoBackupRunning'); return { jobsToPause: ['job1'], evidence: [] }; },
     async planRelease() { calls.push('planRelease'); return { plan: plan(['zpool export p']), facts: { disableJobs: ['job1'], setOffline: true, exportPool: true } }; },
@@ -36,7 +36,10 @@ function fakeLab() {
     async detectDisk() { calls.push('detectDisk'); return { found: world.diskMoved, byId: world.diskMoved ? 'ata-X_SER' : null, evidence: [] }; },
     async planImportPool() { calls.push('planImportPool'); return { plan: plan(['zpool import -d /dev/disk/by-id p']), facts: { importPool: true } }; },
     async importPool() { calls.push('importPool'); return ev('imported'); },
-    async planRegister() { calls.push('planRegister'); return { plan: plan(['pvesm add pbs s']), facts: { createDatastore: true, repoint: true, storagePresent: true, fingerprint: 'f' } }; },
+    async planRegister({ carry }: { carry?: unknown } = {}) {
+      calls.push(`planRegister:${carry ? 'carry' : 'none'}`);
+      return { plan: plan(['proxmox-backup-manager datastore create d /p/d --reuse-datastore true']), facts: { createDatastore: true, repoint: true, fingerprint: 'f', carry, storageBefore: {}, storageAcls: [], secretFiles: [] } };
+    },
     async registerDatastore() { calls.push('registerDatastore'); return ev('registered'); },
     async verifySnapshotsMatch({ before }: { before: unknown[] }) { calls.push(`verifySnapshotsMatch:${before.length}`); return ev('same'); },
     async planEnableJobs({ jobs }: { jobs: string[] }) { calls.push(`planEnableJobs:${jobs.join(',')}`); return { plan: plan(['pvesh set /cluster/backup/job1 --enabled 1']), facts: { enableJobs: jobs } }; },
@@ -85,6 +88,7 @@ describe('pbs migration workflow with mocked activities', () => {
     assert.equal(result.outcome, 'completed', result.summary);
     assert.deepEqual(lab.calls.filter((c) => CHANGES.includes(c)), CHANGES);
     assert.ok(lab.calls.includes('verifySnapshotsMatch:1') && lab.calls.includes('planEnableJobs:job1'), lab.calls.join(' '));
+    assert.ok(lab.calls.includes('planRegister:carry'), 'the registration gets what the preflight read on the old host');
     assert.equal(lab.calls.filter((c) => c === 'detectDisk').length, 2);
     const by = Object.fromEntries(result.approvals.map((a) => [a.step, a.by]));
     assert.match(by['import-pool']!, /^no gate: importing/);

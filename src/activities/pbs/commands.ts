@@ -128,6 +128,8 @@ export function repointStorage(p: RepointParams): string[] {
   return [
     'set -eu; umask 077',
     'mkdir -p /etc/pve/priv/lock',
+    // a lock older than pmxcfs's 120 s lock timeout has expired (its holder died): drop it, as pmxcfs would
+    `find /etc/pve/priv/lock -maxdepth 1 -name file-storage_cfg -mmin +2 -exec rmdir {} + 2>/dev/null || true`,
     `n=0; until mkdir ${lock} 2>/dev/null; do n=$((n+1)); if [ "$n" -ge 15 ]; then echo "cfs lock file-storage_cfg is held: another storage change is running" >&2; exit 1; fi; sleep 1; done`,
     `trap 'rmdir ${lock}' EXIT`,
     `sums() { (cd ${STORAGE_PRIV_DIR} && sha256sum ${secrets} 2>/dev/null) || true; }`,
