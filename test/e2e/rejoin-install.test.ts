@@ -59,10 +59,13 @@ describe('rejoin: the install step against a failing download, node-specific fla
     const unit = s.lab.vmFile(NODE, '/etc/systemd/system/k3s.service')!;
     assert.match(unit, /'--disable' \\\n\t'servicelb'/, unit);
     assert.doesNotMatch(unit, new RegExp(HEALTHY), "the healthy node's --node-name was not copied");
-    assert.doesNotMatch(unit, /--node-ip|--node-name/, unit);
     const info = s.lab.info;
     const piglet = info.vms.find((v) => v.node === HEALTHY)!;
     const fawn = info.vms.find((v) => v.node === NODE)!;
+    assert.ok(!unit.includes(piglet.address), "nor its --node-ip");
+    // still-fawn's own node-specific flags, from its unit before the uninstall, are back
+    assert.match(unit, new RegExp(`'--node-name' \\\\\n\t'${NODE}'`), unit);
+    assert.match(unit, new RegExp(`'--node-ip' \\\\\n\t'${fawn.address.replaceAll('.', '\\.')}'`), unit);
     const members = await s.lab.etcdMembers();
     const mine = members.filter((m) => m.name.startsWith(`${NODE}-`));
     assert.equal(mine.length, 1, JSON.stringify(members));

@@ -20,6 +20,11 @@ describe('splitJoinFlags', () => {
       '--bind-address', '--node-label', '--node-taint', '--config', '--vpn-auth',
     ]);
     assert.ok(!JSON.stringify(nodeSpecific).includes('SECRET'), 'values are never reported');
+    // the node's own flags with their values, to reinstall it as it was; never the VPN key
+    const own = splitJoinFlags(args).nodeArgs;
+    assert.deepEqual(own.slice(0, 4), ['--node-name', 'k3s-vm-pumped-piglet', '--node-ip=127.1.2.11', '-i']);
+    assert.ok(own.includes('--with-node-id') && own.includes('--flannel-iface=ens18'));
+    assert.ok(!own.some((w) => w.includes('SECRET') || w.startsWith('--vpn-auth')), JSON.stringify(own));
   });
 
   it('a flag value that looks like a flag name is still a value', () => {

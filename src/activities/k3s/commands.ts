@@ -67,10 +67,15 @@ export function backupK3sEtc(): string {
     `for f in ${keptList}; do`,
     `  if [ -e ${K3S_ETC}/$f ]; then cp -a ${K3S_ETC}/$f "$B.tmp/$f"; diff -r ${K3S_ETC}/$f "$B.tmp/$f" >/dev/null; echo "kept $f $(du -sb "$B.tmp/$f" | cut -f1)"; n=$((n+1)); fi`,
     'done',
+    // the node's own unit too: its node-specific flags (its --node-name, --node-ip) go back into the reinstall
+    `if [ -f ${K3S_UNIT} ]; then cp -a ${K3S_UNIT} "$B.tmp/k3s.service"; fi`,
     'rm -rf "$B"', 'mv "$B.tmp" "$B"',
     '[ "$n" -gt 0 ] || echo "kept nothing"',
   ].join('\n');
 }
+
+/** The node's own unit: the live one, else the copy kept before the uninstall; nothing when neither exists. */
+export const readOwnUnit = (): string => `cat ${K3S_UNIT} 2>/dev/null || cat ${ETC_BACKUP}/k3s.service 2>/dev/null || true`;
 
 /** What the backup holds: `kept <file> <bytes>` lines (an empty result: no backup). */
 export function listK3sEtcBackup(): string {

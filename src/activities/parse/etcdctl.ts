@@ -1,4 +1,6 @@
 // Parses etcdctl 3.4/3.5 output. Member IDs are uint64: they never pass through a JS number.
+// Source: etcd-io/etcd etcdctl/ctlv3/command/printer.go `makeMemberListTable`, printer_simple.go `MemberList`,
+// `MemberRemove`, printer_json.go `printMemberListWithHexJSON` (v3.5), api/v3rpc/rpctypes/error.go.
 import { ApplicationFailure } from '@temporalio/common';
 
 export interface EtcdMember {

@@ -1,5 +1,7 @@
 // K3s facts read from a server: its version, and the flags install.sh wrote into the unit,
 // so that a rejoining server is reinstalled with the same flags.
+// Source: k3s-io/k3s install.sh `quote`, `quote_indent`, `create_systemd_service_file` (the unit's ExecStart);
+// pkg/cli/cmds/agent.go and server.go (which flags describe one node).
 import { ApplicationFailure } from '@temporalio/common';
 
 function bad(what: string, text: string): never {
@@ -87,12 +89,16 @@ const NODE_FLAGS_WITH_VALUE = new Set([
   '--vpn-auth', '--vpn-auth-file', '--config', '-c',
 ]);
 const NODE_FLAGS_BOOL = new Set(['--with-node-id']);
+// never carried anywhere: a VPN join key
+const SECRET_NODE_FLAGS = new Set(['--vpn-auth']);
 
 export interface JoinFlags {
   /** Cluster-wide flags a joining server gets, in order, e.g. ['--disable', 'servicelb']. */
   keep: string[];
-  /** Names of the healthy server's own node-specific flags, left out (values never shown: --vpn-auth is a secret). */
+  /** Names of the server's own node-specific flags, left out (values never shown: --vpn-auth is a secret). */
   nodeSpecific: string[];
+  /** Those node-specific flags with their values, as words (`--vpn-auth` left out): what the node itself runs with. */
+  nodeArgs: string[];
 }
 
 /**
@@ -103,6 +109,7 @@ export interface JoinFlags {
 export function splitJoinFlags(args: readonly string[]): JoinFlags {
   const keep: string[] = [];
   const nodeSpecific: string[] = [];
+  const nodeArgs: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (i === 0 && a === 'server') continue;
@@ -110,17 +117,24 @@ export function splitJoinFlags(args: readonly string[]): JoinFlags {
     const flag = inline ? a.slice(0, a.indexOf('=')) : a;
     const secret = flag.startsWith('--token') || flag.startsWith('--agent-token');
     if (JOIN_FLAGS_BOOL.has(flag) || NODE_FLAGS_BOOL.has(flag)) {
-      if (NODE_FLAGS_BOOL.has(flag)) nodeSpecific.push(flag);
+      if (NODE_FLAGS_BOOL.has(flag)) {
+        nodeSpecific.push(flag);
+        nodeArgs.push(a);
+      }
       continue;
     }
     if (secret || JOIN_FLAGS_WITH_VALUE.has(flag) || NODE_FLAGS_WITH_VALUE.has(flag)) {
+      const words = inline ? [a] : [a, ...(i + 1 < args.length ? [args[i + 1]!] : [])];
       if (!inline) i++; // the value is the next word
-      if (NODE_FLAGS_WITH_VALUE.has(flag)) nodeSpecific.push(flag);
+      if (NODE_FLAGS_WITH_VALUE.has(flag)) {
+        nodeSpecific.push(flag);
+        if (!SECRET_NODE_FLAGS.has(flag)) nodeArgs.push(...words);
+      }
       continue;
     }
     keep.push(a);
   }
-  return { keep, nodeSpecific };
+  return { keep, nodeSpecific, nodeArgs };
 }
 
 /** The cluster-wide flags of a server for another server to join with (see splitJoinFlags). */

@@ -1,5 +1,7 @@
 // Parses what `qm guest exec` prints (Perl pretty JSON of the agent's GuestExecStatus) into the
 // guest command's own result. qm exits 0 even when the guest command fails: `exitcode` decides.
+// Source: qemu-server src/PVE/CLI/qm.pm `exec` (the pid-only answer past --timeout) and `$print_agent_result`,
+// src/PVE/QemuServer/Agent.pm `qemu_exec_status` (decoded out-data, booleans as 0/1); QEMU qga GuestExecStatus.
 import { constants } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CommandResult } from '../exec/types.js';
