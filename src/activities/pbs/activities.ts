@@ -1,7 +1,8 @@
 // Phase 2 activities: the PBS datastore on pumped-piglet's ZFS disk moves to still-fawn. Every command
 // runs on a Proxmox host (PBS runs on the host itself); /etc/pve is cluster-wide, so PVE's storage and
 // backup jobs are read and changed from whichever host is up. Changes read the state first and do only
-// what is missing; the storage password is read and used on the host inside one script.
+// what is missing, and end by reading the promised state back. The storage is re-pointed in place, so its
+// password, encryption key and master pubkey are never read, copied or passed: they stay where they are.
 import { ApplicationFailure } from '@temporalio/common';
 import { runOk, type ActivityDeps } from '../deps';
 import type { Target } from '../exec/types';
@@ -72,6 +73,14 @@ const key = (s: { type: string; id: string; time: string }) => `${s.type}/${s.id
 const refuse = (msg: string) => ApplicationFailure.nonRetryable(msg, 'PreconditionFailed');
 
 const pveAclKey = (a: PveAcl) => `${a.path} ${a.type}:${a.ugid} ${a.roleid} propagate=${a.propagate ? 1 : 0}`;
+
+/** pve-storage Plugin.pm encode_value prints `nodes` in hash order and `content` re-encoded: compare those as sets. */
+function sameOption(key: string, want: string, have: string | undefined): boolean {
+  if (have === undefined) return false;
+  if (key !== 'nodes' && key !== 'content') return want === have;
+  const set = (v: string) => v.split(/[,;\s]+/).filter(Boolean).sort().join(',');
+  return set(want) === set(have);
+}
 
 function pointsAt(props: Record<string, string>, server: string, fingerprint: string): boolean {
   return props.server === server && props.fingerprint === fingerprint;
@@ -172,7 +181,9 @@ export function pbsActivities(deps: ActivityDeps) {
 
     const want: Record<string, string> = { ...f.storageBefore, server, fingerprint, ...(f.storageBefore.port !== undefined || p.port !== 8007 ? { port: String(p.port) } : {}) };
     const have = await storageApi(p.to);
-    for (const [k, v] of Object.entries(want)) if (have[k] !== v) problems.push(`storage option ${k}: want ${JSON.stringify(v)}, have ${JSON.stringify(have[k] ?? null)}`);
+    for (const [k, v] of Object.entries(want)) {
+      if (!sameOption(k, v, have[k])) problems.push(`storage option ${k}: want ${JSON.stringify(v)}, have ${JSON.stringify(have[k] ?? null)}`);
+    }
     const aclsNow = (await storageAcls(p.to)).map(pveAclKey);
     problems.push(...f.storageAcls.filter((a) => !aclsNow.includes(pveAclKey(a))).map((a) => `storage ACL ${pveAclKey(a)} is missing`));
     const files = await secretFiles(p.to);
