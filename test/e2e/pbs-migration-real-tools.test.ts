@@ -4,6 +4,8 @@
 // does not exist before PBS 3.3. The lab's stand-ins do the same, so the runbook must carry all of it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
@@ -107,6 +109,8 @@ describe('pbs migration keeps what the real tools would delete', () => {
     assert.equal(s.lab.pbs.storageSecret('master'), MASTER_PEM, 'the master pubkey is kept');
     assert.deepEqual(s.lab.pbs.pveAcls().filter((a) => a.path === STORAGE_ACL_PATH), aclsBefore, 'the storage ACLs are kept');
     assert.equal(changes().filter((e) => e.tool === 'pvesm' && e.argv[0] === 'remove').length, 0, 'pvesm remove never ran');
+    assert.ok(!fs.existsSync(path.join(s.lab.dir, 'pve', 'priv', 'lock', 'file-storage_cfg')), 'the storage.cfg lock is released');
+    assert.deepEqual(fs.readdirSync(path.join(s.lab.dir, 'pve')).filter((f) => f.includes('.tmp')), [], 'no temporary storage.cfg left');
 
     // PBS: the datastore on the new host has the old settings, jobs and ACLs
     const moved = s.lab.pbs.datastores(PBS_TO).find((d) => d.name === PBS_DATASTORE)!;
