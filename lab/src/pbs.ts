@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { HOSTS, type LabJson } from './topology';
 
 /** Stand-ins of this part, symlinked into $LAB_DIR/bin (first on PATH in every lab shell). */
-export const PBS_BINS: string[] = ['proxmox-backup-manager', 'pvesm', 'pvesh', 'zpool'];
+export const PBS_BINS: string[] = ['proxmox-backup-manager', 'proxmox-tape', 'pvesm', 'pvesh', 'zpool'];
 
 // The seed homelab's PBS (names as an operator would pick them; the example inventory uses the same).
 export const PBS_FROM = 'pumped-piglet';
@@ -60,7 +60,7 @@ export interface PbsAcl {
   propagate: boolean;
 }
 
-export type PbsJobKind = 'verify' | 'prune' | 'sync';
+export type PbsJobKind = 'verify' | 'prune' | 'sync' | 'tape';
 export type PbsJob = { id: string; store: string } & Record<string, string>;
 
 interface HostPbs {
@@ -269,9 +269,15 @@ export class LabPbs {
     });
   }
 
-  /** A verification, prune or sync job on a host's PBS. */
+  /** A verification, prune, sync or tape backup job on a host's PBS. */
   addPbsJob(host: string, kind: PbsJobKind, job: PbsJob): void {
     this.editHost(host, (p) => p.jobs[kind].push(job));
+  }
+
+  removePbsJob(host: string, kind: PbsJobKind, id: string): void {
+    this.editHost(host, (p) => {
+      p.jobs[kind] = p.jobs[kind].filter((j) => j.id !== id);
+    });
   }
 
   pbsJobs(host: string): Record<PbsJobKind, PbsJob[]> {

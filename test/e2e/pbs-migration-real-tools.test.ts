@@ -43,6 +43,22 @@ describe('pbs migration keeps what the real tools would delete', () => {
     assert.deepEqual(changes(), [], 'no change command ran');
   });
 
+  it('a tape backup job of the datastore stops the run in the preflight (its drive stays, the removal would delete it)', async () => {
+    s.lab.pbs.addPbsJob(PBS_FROM, 'tape', { id: 't-weekly', store: PBS_DATASTORE, pool: 'offsite-tapes', drive: 'lto8', schedule: 'sun 02:00' });
+    try {
+      const h = await s.start('pbsMigration', {});
+      const st = await waitForStatus(h, (x) => x.steps.some((step) => step.state === 'failed') || x.openGate?.step === 'release-datastore', 120_000);
+      assert.equal(st.openGate?.step, undefined, 'the run reached the release gate: the tape job would be deleted with the old datastore entry');
+      const failed = st.steps.find((x) => x.state === 'failed')!;
+      assert.equal(failed.id, 'datastore-healthy');
+      assert.match(failed.error ?? '', /tape backup job t-weekly \(drive lto8, pool offsite-tapes\)/);
+      await assert.rejects(h.result());
+    } finally {
+      s.lab.pbs.removePbsJob(PBS_FROM, 'tape', 't-weekly');
+    }
+    assert.deepEqual(changes(), [], 'no change command ran');
+  });
+
   it('moves an encrypted storage with namespace and ACLs, and the datastore with its jobs, settings and ACLs', async () => {
     // the PVE storage as an operator set it up: encrypted, a namespace, node list, retention, ACLs
     s.lab.pbs.setStorageOptions({

@@ -60,12 +60,12 @@ function importedPools(dir, host) {
 // ---- PBS per host ----
 
 /**
- * A host's PBS: datastore.cfg entries, its jobs (verification.cfg, prune.cfg, sync.cfg), its ACLs
+ * A host's PBS: datastore.cfg entries, its jobs (verification.cfg, prune.cfg, sync.cfg, tape-job.cfg), its ACLs
  * (acl.cfg, as AclListItem), its remotes, its certificate fingerprint and the installed version.
  */
 function hostPbs(dir, host) {
   const v = c.readJson(hostPbsFile(dir, host), { datastores: [], fingerprint: '' });
-  v.jobs = { verify: [], prune: [], sync: [], ...(v.jobs || {}) };
+  v.jobs = { verify: [], prune: [], sync: [], tape: [], ...(v.jobs || {}) };
   v.acl = v.acl || [];
   v.remotes = v.remotes || [];
   v.version = v.version || DEFAULT_PBS_VERSION;

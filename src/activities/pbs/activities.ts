@@ -238,6 +238,15 @@ export function pbsActivities(deps: ActivityDeps) {
         );
       }
       const carry = await readCarry(h);
+      // tape jobs need the drive and media pool of `from`: they cannot move with the disk, and the
+      // removal of the old entry would delete them (delete_datastore): the operator decides first
+      const tape = parsePbsJobsJson((await runOk(deps, host(h), cmd.tapeJobList())).stdout).filter((j) => j.store === p.datastore);
+      if (tape.length) {
+        throw refuse(
+          `tape backup job ${tape.map((j) => `${j.id} (drive ${String(j.options.drive ?? '?')}, pool ${String(j.options.pool ?? '?')})`).join(', ')} backs up ${p.datastore} on ${h}: ` +
+            `removing the old datastore entry would delete it, and its drive stays on ${h}. Re-create it on ${p.to} (or remove it) by hand first; nothing was changed`,
+        );
+      }
       const remotes = parseRemoteNames((await runOk(deps, host(p.to), cmd.remoteList())).stdout);
       const noRemote = [...new Set(carry.jobs.filter((j) => j.kind === 'sync' && typeof j.options.remote === 'string').map((j) => String(j.options.remote)))].filter((r) => !remotes.includes(r));
       if (noRemote.length) throw refuse(`the sync jobs of ${p.datastore} pull from remote ${noRemote.join(', ')}, which ${p.to}'s PBS does not have: add it there first`);

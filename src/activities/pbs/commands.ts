@@ -52,6 +52,7 @@ export const jobList = (kind: PbsJobKind) => `proxmox-backup-manager ${kind}-job
 export const jobCreate = (kind: PbsJobKind, id: string, options: Record<string, CliValue>) =>
   shellCommand(['proxmox-backup-manager', `${kind}-job`, 'create', validJobId(id), ...cliArgs(options)]);
 export const pbsAclList = () => 'proxmox-backup-manager acl list --output-format json';
+export const tapeJobList = () => 'proxmox-tape backup-job list --output-format json';
 export const pbsAclUpdate = (a: { path: string; ugid: string; ugidType: string; roleid: string; propagate: boolean }) =>
   shellCommand([
     'proxmox-backup-manager', 'acl', 'update', validAclPath(a.path), validWord(a.roleid, 'role'),
