@@ -9,6 +9,7 @@ import { approveSignal, decideUpdate } from '../../src/workflows/runbook/message
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { startStack, type Stack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
+import { createCt } from '../../lab/src/lxc';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 
@@ -19,7 +20,8 @@ const REHEARSAL = { healthyFor: '4s', checkEvery: '2s', grace: '3s' };
 void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
   let s: Stack;
   const changes = () => s.lab.audit().filter((e) => e.change);
-  const count = (tool: string, verb?: string) => changes().filter((e) => e.tool === tool && (verb === undefined || e.argv[0] === verb)).length;
+  /** Changes by `tool` (and `verb`) since the first `skip` audited changes. */
+  const count = (tool: string, verb?: string, skip = 0) => changes().slice(skip).filter((e) => e.tool === tool && (verb === undefined || e.argv[0] === verb)).length;
   const ctArchives = () => s.lab.pbs.snapshots().filter((x) => x.type === 'ct' && x.id === String(CT)).map((x) => `ct/${x.id}/${x.time}`);
 
   before(async () => {
@@ -43,7 +45,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
   }
 
   /** Approves every gate the run opens (as an operator who says yes to all) until it ends; its result or its error. */
-  async function approveAll(h: WorkflowHandle): Promise<RunbookResult | Error> {
+  async function approveAll(h: WorkflowHandle, onGate?: (step: string) => void): Promise<RunbookResult | Error> {
     let end: RunbookResult | Error | undefined;
     const result = h.result().then(
       (r) => (end = r as RunbookResult),
@@ -52,6 +54,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     while (end === undefined) {
       const st = await waitForStatus(h, (x) => x.state !== 'running' || x.openGate !== undefined, 120_000).catch(() => undefined);
       if (st?.openGate) {
+        onGate?.(st.openGate.step);
         await h.executeUpdate(decideUpdate, { args: [{ step: st.openGate.step, by: 'carol', decision: 'approve', comment: 'rehearsal' }] }).catch(() => undefined);
       }
       await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
@@ -131,10 +134,11 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
 
   it('soak (failed checks asked about), backup, archive check, stop, grace, destroy: each once', async () => {
     const before = ctArchives();
+    const earlier = changes().length;
     const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
     const asked = await soakThrough(h, 'backup');
     assert.ok(asked >= 1, 'an unhealthy check paused the run and asked');
-    assert.equal(count('vzdump'), 0, 'nothing is backed up before the soak is over');
+    assert.equal(count('vzdump', undefined, earlier), 0, 'nothing is backed up before the soak is over');
 
     await h.executeUpdate(decideUpdate, { args: [{ step: 'backup', by: 'bob', decision: 'approve' }] });
     await waitForStatus(h, gateOpen('stop-ct'), 60_000);
@@ -158,9 +162,9 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.equal(s.lab.lxc.exists(CT), false, 'the CT is gone from the lab');
     assert.ok(s.lab.lxc.hostFiles(HOST, '/tank/frigate/recordings').length > 0, 'the bind-mounted recordings stay on the host');
     assert.ok(ctArchives().includes(newArchives[0]!), 'its archive stays in the datastore');
-    assert.equal(count('vzdump'), 1);
-    assert.equal(count('pct', 'stop'), 1);
-    assert.equal(count('pct', 'destroy'), 1);
+    assert.equal(count('vzdump', undefined, earlier), 1);
+    assert.equal(count('pct', 'stop', earlier), 1);
+    assert.equal(count('pct', 'destroy', earlier), 1);
     const steps = Object.fromEntries(result.steps.map((st) => [st.id, st.state]));
     assert.deepEqual(steps, {
       'read-inventory': 'done', 'lxc-state': 'done', 'frigate-healthy': 'done', backup: 'done', 'archive-exists': 'done',
@@ -176,5 +180,31 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.match(result.summary, /already destroyed: nothing to do/);
     assert.equal(changes().length, before, 'no change command ran');
     assert.equal(result.steps.find((st) => st.id === 'destroy-ct')?.state, 'skipped');
+  });
+
+  it('a volume without backup=1 attached while the CT waits stopped refuses the destroy before its gate', async () => {
+    // a CT 113 again (the one before was retired above); the archive of that run still counts as its backup
+    createCt(s.lab.dir, HOST, CT, { hostname: 'frigate', rootfs: 'local-lvm:vm-113-disk-0,size=32G', mp0: '/tank/frigate,mp=/media/frigate' }, {});
+    const before = changes().length;
+    const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
+    // as the stop is approved, someone attaches a volume mount point (no backup=1) to the CT
+    const gates: string[] = [];
+    const end = await approveAll(h, (step) => {
+      gates.push(step);
+      if (step === 'stop-ct') s.lab.lxc.setConfig(CT, 'mp1', 'local-lvm:vm-113-disk-2,mp=/srv/clips,size=50G');
+    });
+    try {
+      assert.ok(end instanceof Error, `the run must not finish: ${JSON.stringify((end as RunbookResult).summary)}`);
+      const failed = await failedStep(h);
+      assert.equal(failed?.id, 'destroy-ct');
+      assert.match(failed!.error, /would free mp1 \(local-lvm:vm-113-disk-2 at \/srv\/clips\)/);
+      assert.equal(gates.includes('destroy-ct'), false, 'the destroy gate never opened');
+      const done = changes().slice(before).map((e) => `${e.tool} ${e.argv[0]}`);
+      assert.deepEqual(done.filter((c) => c !== 'vzdump 113'), ['pct stop'], 'stopped, never destroyed');
+      assert.ok(s.lab.lxc.exists(CT));
+      assert.equal(s.lab.lxc.container(HOST, CT)?.mp1, 'local-lvm:vm-113-disk-2,mp=/srv/clips,size=50G');
+    } finally {
+      if (s.lab.lxc.exists(CT)) s.lab.lxc.setConfig(CT, 'mp1', undefined);
+    }
   });
 });
