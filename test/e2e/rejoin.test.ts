@@ -88,6 +88,10 @@ describe('k3s rejoin on the lab', () => {
     const count = (pred: (argv: string[], tool: string) => boolean) => changes().filter((e) => pred(e.argv, e.tool)).length;
     assert.equal(count((a, t) => t === 'kubectl' && a.includes('delete')), 1, log);
     assert.equal(count((a, t) => t === 'etcdctl' && a.includes('remove')), 1, log);
+    // as planned: the member first (K3s's finalizer would remove it with the node object, and the plan's
+    // `member remove` would never run), then the node object
+    const order = changes().findIndex((e) => e.tool === 'etcdctl' && e.argv.includes('remove')) < changes().findIndex((e) => e.tool === 'kubectl' && e.argv.includes('delete'));
+    assert.ok(order, log);
     assert.equal(count((_a, t) => t === 'k3s-uninstall.sh'), 1, log);
     assert.equal(count((_a, t) => t === 'install.sh'), 1, log);
     assert.ok(!JSON.stringify(s.lab.audit()).includes(s.lab.token), 'the join token is not in the audit log');

@@ -203,9 +203,11 @@ export function k3sActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`etcd member ${staleMemberId} of ${node} is healthy again: it is not stale, refusing to remove it`, 'PreconditionFailed');
       }
       const removeMemberId = member.listed ? staleMemberId : null;
+      // The member first: deleting an etcd node's object makes K3s remove a member itself (its finalizer,
+      // k3s pkg/etcd/member_controller.go onRemove), so this order runs exactly the commands shown.
       const commands = [
-        ...(deleteNode ? [cmd.kubectlDeleteNode(node)] : []),
         ...(removeMemberId ? [cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', removeMemberId])] : []),
+        ...(deleteNode ? [cmd.kubectlDeleteNode(node)] : []),
       ];
       const plan = planOf(describeTarget(healthy.target), commands.length ? commands : ['# nothing left to remove'], {
         node,
@@ -216,23 +218,17 @@ export function k3sActivities(deps: ActivityDeps) {
       return { plan, facts: { node, healthyNode, deleteNode, removeMemberId } };
     },
 
-    /** `kubectl delete node` if the node object exists, then `member remove` if the member is still listed. */
+    /** `member remove` if the member is still listed, then `kubectl delete node` if the node object exists. */
     async removeStaleNode(f: RemoveFacts) {
       const healthy = nodeRef(inv, f.healthyNode);
       nodeRef(inv, f.node);
       const evidence: string[] = [];
-      if ((await kubeNodes(f.healthyNode)).some((n) => n.name === f.node)) {
-        const res = await runOk(deps, healthy.target, cmd.kubectlDeleteNode(f.node));
-        evidence.push(`kubectl delete node ${f.node} → ${res.stdout.trim()}`);
-      } else {
-        evidence.push(`node ${f.node} is not in the cluster (already deleted)`);
-      }
       if (f.removeMemberId) {
         validMemberId(f.removeMemberId);
         const { listed } = await memberState(f.healthyNode, f.removeMemberId);
         if (listed) {
           const res = await deps.exec.run(healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.removeMemberId]), activityRunOptions());
-          // K3s's own member controller may remove it once the node object is gone (pkg/etcd/member_controller.go)
+          // a lost attempt may have removed it already: "member not found" is the state we want
           if (res.exitCode !== 0 && !isMemberNotFound(res.stderr)) {
             throw new Error(`on ${describeTarget(healthy.target)}: etcdctl member remove ${f.removeMemberId} exited ${res.exitCode}: ${tail(res.stderr)}`);
           }
@@ -240,6 +236,12 @@ export function k3sActivities(deps: ActivityDeps) {
         } else {
           evidence.push(`etcd member ${f.removeMemberId} is no longer listed (already removed)`);
         }
+      }
+      if ((await kubeNodes(f.healthyNode)).some((n) => n.name === f.node)) {
+        const res = await runOk(deps, healthy.target, cmd.kubectlDeleteNode(f.node));
+        evidence.push(`kubectl delete node ${f.node} → ${res.stdout.trim()}`);
+      } else {
+        evidence.push(`node ${f.node} is not in the cluster (already deleted)`);
       }
       // post-condition, read again: the member is not listed any more
       const memberLeft = f.removeMemberId ? (await memberState(f.healthyNode, f.removeMemberId)).listed : false;
