@@ -22,7 +22,7 @@ function etcdctl(endpoint, args, { tlsDir = TLS, timeoutS = 5 } = {}) {
   return { status: r.status, stdout: r.stdout || '', stderr: r.stderr || '' };
 }
 
-/** etcdctl -w json prints uint64 IDs as numbers; quote them before JSON.parse (shared/LAB.md §2). */
+/** etcdctl -w json prints uint64 IDs as numbers; quote them before JSON.parse (etcd-io/etcd etcdctl/ctlv3/command/printer_json.go; lab/FACTS.md §2). */
 function parseJson(text) {
   return JSON.parse(text.replace(/"(ID|member_id|cluster_id|leader)":(\d+)/g, '"$1":"$2"'));
 }
