@@ -4,50 +4,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Client } from 'ssh2';
 import { parse } from 'yaml';
 import { inventorySchema } from '../../src/inventory/schema';
 import { Lab } from '../../lab/src/index';
 import { createCt } from '../../lab/src/lxc';
 
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sshExec(lab: Lab, host: string, command: string): Promise<Exec> {
-  const h = lab.info.hosts[host]!;
-  const line = fs.readFileSync(lab.knownHostsPath, 'utf8').split('\n').find((l) => l.startsWith(`[${h.address}]:${h.port} `));
-  assert.ok(line, `no known_hosts entry for ${host}`);
-  const pin = Buffer.from(line.split(' ')[2]!, 'base64');
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
-    conn
-      .on('ready', () => {
-        conn.exec(command, (err, stream) => {
-          if (err) return reject(err);
-          let stdout = '';
-          let stderr = '';
-          stream.on('data', (d: Buffer) => (stdout += d.toString()));
-          stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          stream.on('close', (code: number | null) => {
-            conn.end();
-            resolve({ code, stdout, stderr });
-          });
-        });
-      })
-      .on('error', reject)
-      .connect({
-        host: h.address,
-        port: h.port,
-        username: 'root',
-        privateKey: fs.readFileSync(lab.clientKeyPath),
-        hostVerifier: (key: Buffer) => key.equals(pin),
-        readyTimeout: 10_000,
-      });
-  });
-}
+import { sshExec } from '../helpers/lab-ssh';
 
 const HOST = 'fun-bedbug';
 

@@ -2,43 +2,10 @@
 // --timeout qm prints `timeout reached, returning pid` and the pid, and the guest command runs on;
 // `qm guest exec-status` reports it running, then its result once, then no longer knows the pid.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'ssh2';
 import { Lab } from '../../lab/src/index';
 
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** One command on a lab host over SSH, the host key pinned from the lab's known_hosts; `input` on stdin. */
-function sshExec(lab: Lab, host: string, command: string, input?: string): Promise<Exec> {
-  const h = lab.info.hosts[host]!;
-  const line = fs.readFileSync(lab.knownHostsPath, 'utf8').split('\n').find((l) => l.startsWith(`[${h.address}]:${h.port} `))!;
-  const pin = Buffer.from(line.split(' ')[2]!, 'base64');
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
-    conn
-      .on('ready', () => {
-        conn.exec(command, (err, stream) => {
-          if (err) return reject(err);
-          let stdout = '';
-          let stderr = '';
-          stream.on('data', (d: Buffer) => (stdout += d.toString()));
-          stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          stream.on('close', (code: number | null) => {
-            conn.end();
-            resolve({ code, stdout, stderr });
-          });
-          if (input !== undefined) stream.end(input);
-        });
-      })
-      .on('error', reject)
-      .connect({ host: h.address, port: h.port, username: 'root', privateKey: fs.readFileSync(lab.clientKeyPath), hostVerifier: (k: Buffer) => k.equals(pin), readyTimeout: 10_000 });
-  });
-}
+import { sshExec, type Exec } from '../helpers/lab-ssh';
 
 describe("the lab's qm guest exec, as qemu-server's", () => {
   let lab: Lab;
