@@ -96,6 +96,7 @@ export async function startFleet(n: number): Promise<Fleet> {
         hosts: Object.fromEntries(hosts.map((h) => [h, { address: addresses[h], port: SSH_PORT }])),
         k3s: { nodes: {} },
         approvers: ['bench'],
+        approvals: { identity: 'names' },
       }),
     );
     return { dir, hosts, inventoryPath, addresses, clientKeyPath, knownHostsPath, stop };

@@ -56,10 +56,20 @@ export const inventorySchema = z
       etcd: etcdTlsSchema.prefault({}),
       nodes: z.record(nameSchema, k3sNodeSchema),
     }),
-    /** Who may approve a gate (the `by` of an approval). */
+    /**
+     * The approvers' names. With approvals.identity "names" these are who may approve (the `by` of an
+     * approval); with "signatures" who may approve is the keys of approvals.allowedSigners.
+     */
     approvers: z.array(z.string().min(1)).min(1),
     approvals: z
       .strictObject({
+        /**
+         * "signatures": a decision counts only with an OpenSSH signature (`ssh-keygen -Y sign`) by a key of
+         * allowedSigners, verified by the worker. "names": the name alone (a single trusted operator).
+         */
+        identity: z.enum(['signatures', 'names']).default('signatures'),
+        /** OpenSSH allowed_signers file on the worker's host (ssh-keygen(1) ALLOWED SIGNERS): the approvers' keys. */
+        allowedSigners: absolutePath.optional(),
         /** Points of no return (e.g. removing an etcd member) need two distinct approvers. */
         twoPersonIrreversible: z.boolean().default(false),
         /** A gate left undecided this long ends the run safely, e.g. "24h". */
@@ -111,6 +121,13 @@ export function crossCheckInventory(raw: unknown): Array<{ path: (string | numbe
     const pins = obj(h).hostKeyFingerprints;
     return Array.isArray(pins) && pins.length > 0;
   });
+  const approvals = obj(inv.approvals);
+  if ((approvals.identity ?? 'signatures') === 'signatures' && approvals.allowedSigners === undefined) {
+    issues.push({
+      path: ['approvals', 'allowedSigners'],
+      message: 'signed approvals need the allowed_signers file of the approvers\' keys (an absolute path on the worker\'s host), or set approvals.identity: names',
+    });
+  }
   if (!obj(inv.ssh).knownHostsPath && !pinned) {
     issues.push({
       path: ['ssh', 'knownHostsPath'],

@@ -14,7 +14,7 @@ import { Runtime, Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunbookActivities } from '../../src/activities';
 import { withClient } from '../../src/cli/context';
-import { AesGcmCodec, codecFromEnv, ENCRYPTED_ENCODING } from '../../src/shared/codec';
+import { AesGcmCodec, codecDataConverter, codecFromEnv, ENCRYPTED_ENCODING } from '../../src/shared/codec';
 import { startCodecServer, type CodecServer } from '../../src/shared/codec-server';
 import { temporalExecutable } from '../../src/shared/temporal-cli';
 import { createRunbookWorker } from '../../src/worker';
@@ -96,7 +96,7 @@ describe('payload encryption codec on a dev server with the Web UI', () => {
       taskQueue: mockQueue,
       workflowBundle: await workflowBundle(),
       activities: dryRunActivities(),
-      dataConverter: { payloadCodecs: [codec] },
+      ...codecDataConverter(codec),
     });
     const inventory = path.join(dir, 'inventory.yaml');
     fs.writeFileSync(inventory, [
@@ -104,6 +104,7 @@ describe('payload encryption codec on a dev server with the Web UI', () => {
       'hosts: { still-fawn: { address: 127.0.0.1, port: 1 } }',
       `k3s: { nodes: { ${NODE}: { host: still-fawn, vmid: 108, address: 127.0.0.12 } } }`,
       'approvers: [alice]',
+      'approvals: { identity: names }',
     ].join('\n'));
     const real = await createRunbookWorker({ inventoryPath: inventory, connection: env.nativeConnection, taskQueue: realQueue, workflowBundle: await workflowBundle() });
     for (const w of [mock, real.worker]) {
@@ -176,13 +177,26 @@ describe('payload encryption codec on a dev server with the Web UI', () => {
     assert.ok(!Buffer.from(result!.data!).toString('latin1').includes('alice'), 'the approvers list is not readable');
     const [decoded] = await codec.decode([result!]);
     assert.deepEqual(JSON.parse(Buffer.from(decoded!.data!).toString()).approvers, ['alice']);
+    // the failure's text (it names the node) is encrypted too: no event's message or stack shows it
+    const failures = JSON.stringify(history.events, (k, v: unknown) => (v instanceof Uint8Array ? undefined : v));
+    assert.ok(!failures.includes('not-in-inventory'), `no failure text in clear: ${failures.match(/.{80}not-in-inventory.{40}/)?.[0]}`);
+    assert.match(failures, /Encoded failure/);
+    // ...and read back with the key
+    assert.match(String((err as WorkflowFailedError).cause?.message), /k3s-vm-not-in-inventory/);
   });
 
-  it('a run started without the codec (e.g. from a UI without the endpoint) still runs; its results are encrypted', async () => {
+  it('a run started without the key (a UI without the endpoint, anyone on the LAN) is refused by the worker: nothing runs', async () => {
     const h = await plain.workflow.start('k3sRejoin', { taskQueue: mockQueue, workflowId: uniqueId('codec-plain'), args: [{ node: NODE, dryRun: true }] });
-    await assert.rejects(h.result(), /binary\/encrypted|encoding/i);
-    const result = await withClient((client) => client.workflow.getHandle(h.workflowId).result());
-    assert.equal((result as RunbookResult).outcome, 'dry-run');
+    let failed: string | undefined;
+    for (let i = 0; i < 100 && !failed; i++) {
+      const events = (await h.fetchHistory()).events ?? [];
+      failed = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+      assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'no activity was scheduled');
+      if (!failed) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(String(failed), /payload is not encrypted \(encoding json\/plain\).*codec key/);
+    assert.equal((await h.describe()).status.name, 'RUNNING', 'stuck at its first workflow task');
+    await h.terminate('test: refused plaintext run');
   });
 
   it('the secrets scan decodes encrypted payloads: a secret hidden by the codec is still found', async () => {

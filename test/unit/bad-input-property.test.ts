@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import YAML from 'yaml';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkRejoinInput, REJOIN_CHANGE_STEPS } from '../../src/workflows/k3s-rejoin-input';
-import { refusal } from '../../src/workflows/runbook/gate';
+import { refusal } from '../../src/workflows/runbook/decision';
 import type { DecideInput } from '../../src/workflows/runbook/messages';
 import type { OpenGate } from '../../src/workflows/runbook/types';
 import { formatPath, loadInventory, parseInventory } from '../../src/inventory/load';
@@ -256,7 +256,7 @@ function baseInventory() {
       },
     },
     approvers: ['alice', 'bob'],
-    approvals: { twoPersonIrreversible: true, deadline: '4h' },
+    approvals: { twoPersonIrreversible: true, deadline: '4h', allowedSigners: '/etc/homelab-runbooks/allowed_signers' },
     notify: { url: 'https://ntfy.sh/homelab', format: 'ntfy' },
   };
 }
@@ -287,7 +287,7 @@ const mutations: fc.Arbitrary<{ path: (string | number)[]; apply: (inv: Inv) => 
   fc.constant({ path: ['ssh', 'knownHostsPath'], apply: (inv: Inv) => void delete (inv.ssh as Record<string, unknown>).knownHostsPath }),
   fc
     .tuple(fc.constantFrom('', 'ssh', 'k3s', 'k3s.etcd', 'hosts.still-fawn', 'k3s.nodes.k3s-vm-pumped-piglet', 'approvals', 'notify'), fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9_]{0,12}$/))
-    .filter(([, k]) => !['ssh', 'hosts', 'k3s', 'approvers', 'approvals', 'notify', 'user', 'privateKeyPath', 'knownHostsPath', 'readyTimeoutMs', 'keepaliveIntervalMs', 'address', 'port', 'hostKeyFingerprints', 'installScriptUrl', 'apiPort', 'etcd', 'nodes', 'host', 'vmid', 'etcdEndpoint', 'gpuPassthrough', 'caCert', 'cert', 'key', 'twoPersonIrreversible', 'deadline', 'reminderEvery', 'url', 'format', 'uiBaseUrl', 'tokenEnv', 'constructor', 'toString', 'valueOf'].includes(k))
+    .filter(([, k]) => !['ssh', 'hosts', 'k3s', 'approvers', 'approvals', 'notify', 'user', 'privateKeyPath', 'knownHostsPath', 'readyTimeoutMs', 'keepaliveIntervalMs', 'address', 'port', 'hostKeyFingerprints', 'installScriptUrl', 'apiPort', 'etcd', 'nodes', 'host', 'vmid', 'etcdEndpoint', 'gpuPassthrough', 'caCert', 'cert', 'key', 'twoPersonIrreversible', 'deadline', 'reminderEvery', 'identity', 'allowedSigners', 'url', 'format', 'uiBaseUrl', 'tokenEnv', 'constructor', 'toString', 'valueOf'].includes(k))
     .map(([at, key]) => ({
       path: [...(at ? at.split('.') : []), key],
       apply: (inv: Inv) => {

@@ -36,6 +36,8 @@ describe('inventory', () => {
     assert.equal(inv.k3s.nodes['k3s-vm-pve']?.gpuPassthrough, false);
     assert.equal(inv.k3s.installScriptUrl, 'https://get.k3s.io');
     assert.equal(inv.k3s.etcd.caCert, '/var/lib/rancher/k3s/server/tls/etcd/server-ca.crt');
+    assert.equal(inv.approvals.identity, 'signatures');
+    assert.equal(inv.approvals.allowedSigners, '/etc/homelab-runbooks/allowed_signers');
   });
 
   it('relative key and known_hosts paths resolve against the file\'s directory', () => {
@@ -46,6 +48,7 @@ describe('inventory', () => {
       'hosts: { h1: { address: 127.0.0.1, port: 2222 } }',
       'k3s: { nodes: { n1: { host: h1, vmid: 105, address: 127.0.0.11 } } }',
       'approvers: [me]',
+      'approvals: { identity: names }',
     ].join('\n'));
     const inv = loadInventory(file);
     assert.equal(inv.ssh.privateKeyPath, join(dir, 'keys/id_ed25519'));
@@ -84,12 +87,29 @@ extra: 1
   });
 
   it('a missing section and YAML syntax errors are reported too', () => {
-    assert.deepEqual(problemsOf(() => parseInventory('hosts: {}\napprovers: [me]\nssh: {knownHostsPath: /k}\n', '/tmp')), [
+    assert.deepEqual(problemsOf(() => parseInventory('hosts: {}\napprovers: [me]\napprovals: {identity: names}\nssh: {knownHostsPath: /k}\n', '/tmp')), [
       'k3s: Invalid input: expected object, received undefined',
     ]);
     assert.match(problemsOf(() => parseInventory('hosts: [\n', '/tmp'))[0] ?? '', /^line \d+ column \d+: /);
     assert.match(problemsOf(() => parseInventory('', '/tmp'))[0] ?? '', /^\(root\): /);
     assert.match(problemsOf(() => parseInventory('a: 1\na: 2\n', '/tmp'))[0] ?? '', /unique/i);
+  });
+
+  it('signed approvals (the default) need an absolute allowed_signers path; names mode does not', () => {
+    const base = 'hosts: {}\nk3s: { nodes: {} }\napprovers: [me]\nssh: {knownHostsPath: /k}\n';
+    assert.deepEqual(problemsOf(() => parseInventory(base, '/tmp')), [
+      "approvals.allowedSigners: signed approvals need the allowed_signers file of the approvers' keys (an absolute path on the worker's host), or set approvals.identity: names",
+    ]);
+    assert.deepEqual(problemsOf(() => parseInventory(`${base}approvals: { identity: signatures, allowedSigners: signers }\n`, '/tmp')), [
+      'approvals.allowedSigners: must be an absolute path of safe characters',
+    ]);
+    assert.deepEqual(problemsOf(() => parseInventory(`${base}approvals: { identity: keys }\n`, '/tmp')).map((p) => p.split(':')[0]), ['approvals.identity']);
+    const signed = parseInventory(`${base}approvals: { allowedSigners: /etc/hr/allowed_signers }\n`, '/tmp');
+    assert.equal(signed.approvals.identity, 'signatures');
+    assert.equal(signed.approvals.allowedSigners, '/etc/hr/allowed_signers');
+    const names = parseInventory(`${base}approvals: { identity: names }\n`, '/tmp');
+    assert.equal(names.approvals.identity, 'names');
+    assert.equal(names.approvals.allowedSigners, undefined);
   });
 
   it('an unreadable file is InvalidInventory naming the path', () => {

@@ -83,6 +83,7 @@ function inventory(over: { knownHostsPath?: string; privateKeyPath?: string; hos
     hosts: over.hosts ?? { lab: { address: '127.0.0.1', port } },
     k3s: { nodes: {} },
     approvers: ['tester'],
+    approvals: { identity: 'names' },
   });
 }
 function executor(inv: Inventory, opts: Parameters<typeof createExecutor>[1] = {}): PooledExecutor {
