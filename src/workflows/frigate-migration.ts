@@ -37,6 +37,7 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
     requestedBy: input.requestedBy,
     gateDeadline: input.gateDeadline,
     preApproved: input.preApproved,
+    startSignature: input.startSignature,
     steps: FRIGATE_MIGRATION_STEPS,
   });
 
@@ -58,9 +59,9 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
     await rb.check('vm-devices', () => checks.checkFrigateDevices({}));
     const lxc = await rb.check('lxc-frigate', () => checks.checkLxcFrigate({}));
 
-    await rb.change('label-node', () => checks.planNodeLabel({}), (facts) => changes.labelNode(facts));
-    const copied = await rb.change('copy-frigate-data', () => checks.planFrigateCopy({}), (facts) => changes.copyFrigateData(facts));
-    await rb.change('deploy-frigate', () => checks.planFrigateDeploy({ dryRun: input.dryRun }), (facts) => changes.deployFrigate(facts));
+    await rb.change('label-node', {}, checks.planNodeLabel, changes.labelNode);
+    const copied = await rb.change('copy-frigate-data', {}, checks.planFrigateCopy, changes.copyFrigateData);
+    await rb.change('deploy-frigate', { dryRun: input.dryRun }, checks.planFrigateDeploy, changes.deployFrigate);
 
     if (input.dryRun) {
       rb.skip('wait-rollout', 'dry run');
@@ -83,7 +84,7 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
       const listed = await checks.checkCopiedRecordingsListed({ recordings: copied?.recordings ?? [] });
       return { ...h, evidence: [...h.evidence, ...listed.evidence] };
     });
-    await rb.change('cutover', () => checks.planFrigateCutover({}), (facts) => changes.cutoverFrigate(facts));
+    await rb.change('cutover', {}, checks.planFrigateCutover, changes.cutoverFrigate);
     return `Frigate runs in K3s on ${where.node} with ${lxc.cameras.length} cameras; the LXC's Frigate (CT ${where.ctid}) is stopped and the CT kept`;
   });
 }

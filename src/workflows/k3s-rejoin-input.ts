@@ -20,6 +20,7 @@ export function checkRejoinInput(input: unknown): RejoinInput {
   const { i, common } = checkCommonInput(input, {
     fields: ['node', 'readyTimeoutSeconds'],
     changeSteps: REJOIN_CHANGE_STEPS,
+    irreversibleSteps: ['remove-stale-node', 'uninstall-k3s'],
     example: '{"node": "k3s-vm-still-fawn"}',
   });
   if (typeof i.node !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(i.node)) {

@@ -47,6 +47,7 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
     requestedBy: input.requestedBy,
     gateDeadline: input.gateDeadline,
     preApproved: input.preApproved,
+    startSignature: input.startSignature,
     steps: K3S_REJOIN_STEPS,
   });
 
@@ -74,21 +75,9 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
 
     const healthyNode = cluster.healthyNode;
 
-    await rb.change(
-      'remove-stale-node',
-      () => checks.planStaleNodeRemoval({ node: node.name, healthyNode, staleMemberId: stale.member?.id ?? null }),
-      (facts) => changes.removeStaleNode(facts),
-    );
-    await rb.change(
-      'uninstall-k3s',
-      () => checks.planUninstall({ node: node.name }),
-      (facts) => changes.uninstallK3s(facts),
-    );
-    await rb.change(
-      'install-k3s',
-      () => checks.planInstall({ node: node.name, healthyNode, staleMemberName: stale.member?.name ?? null }),
-      (facts) => changes.installK3s(facts),
-    );
+    await rb.change('remove-stale-node', { node: node.name, healthyNode, staleMemberId: stale.member?.id ?? null }, checks.planStaleNodeRemoval, changes.removeStaleNode);
+    await rb.change('uninstall-k3s', { node: node.name }, checks.planUninstall, changes.uninstallK3s);
+    await rb.change('install-k3s', { node: node.name, healthyNode, staleMemberName: stale.member?.name ?? null }, checks.planInstall, changes.installK3s);
 
     if (input.dryRun) {
       rb.skip('wait-ready', 'dry run');

@@ -1,6 +1,6 @@
 // The LXC retirement's single object input, checked before any step runs.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { durationMs } from './runbook/gate';
+import { durationMs } from './runbook/duration';
 import { badInput, checkCommonInput, type CheckedCommon, type CommonInput } from './runbook/input';
 
 export interface LxcRetirementInput extends CommonInput {
@@ -27,6 +27,7 @@ export function checkLxcRetirementInput(input: unknown): RetirementInput {
   const { i, common } = checkCommonInput(input, {
     fields: ['healthyFor', 'checkEvery', 'grace'],
     changeSteps: LXC_RETIREMENT_CHANGE_STEPS,
+    irreversibleSteps: ['destroy-ct'],
     example: '{"healthyFor": "7d"}',
     optional: true,
   });

@@ -41,6 +41,7 @@ export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<Runbo
     requestedBy: input.requestedBy,
     gateDeadline: input.gateDeadline,
     preApproved: input.preApproved,
+    startSignature: input.startSignature,
     steps: LXC_RETIREMENT_STEPS,
   });
 
@@ -62,28 +63,16 @@ export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<Runbo
     });
 
     const notBefore = new Date(Date.now() - BACKUP_SKEW_MS).toISOString();
-    const backup = await rb.change(
-      'backup',
-      () => checks.planBackup({ ...ct, notBefore }),
-      (facts) => backups.backupCt(facts),
-    );
+    const backup = await rb.change('backup', { ...ct, notBefore }, checks.planBackup, backups.backupCt);
     if (backup) {
       await rb.check('archive-exists', async () => findArchive(await checks.listBackupSnapshots({ host }), ctid, backup.archive, ct.pbsHost));
     } else {
       rb.skip('archive-exists', 'dry run: no backup was taken');
     }
 
-    await rb.change(
-      'stop-ct',
-      () => checks.planStopCt({ host, ctid }),
-      (facts) => changes.stopCt(facts),
-    );
+    await rb.change('stop-ct', { host, ctid }, checks.planStopCt, changes.stopCt);
     await rb.timer('grace', input.grace, `CT ${ctid} stays stopped for ${input.grace} before it is destroyed; \`pct start ${ctid}\` still brings it back`);
-    await rb.change(
-      'destroy-ct',
-      () => checks.planDestroyCt({ ...ct, dryRun: input.dryRun }),
-      (facts) => changes.destroyCt(facts),
-    );
+    await rb.change('destroy-ct', { ...ct, dryRun: input.dryRun }, checks.planDestroyCt, changes.destroyCt);
 
     if (input.dryRun) {
       rb.skip('verify-gone', 'dry run');

@@ -52,6 +52,7 @@ export async function pbsMigration(rawInput: PbsMigrationInput): Promise<Runbook
     requestedBy: input.requestedBy,
     gateDeadline: input.gateDeadline,
     preApproved: input.preApproved,
+    startSignature: input.startSignature,
     steps: PBS_MIGRATION_STEPS,
   });
 
@@ -62,7 +63,7 @@ export async function pbsMigration(rawInput: PbsMigrationInput): Promise<Runbook
     const before = await rb.check('backups-verified', () => checks.checkBackupsRecentVerified({ host: move.from }));
     const idle = await rb.check('no-backup-running', () => checks.checkNoBackupRunning({ host: move.from }));
 
-    const released = await rb.change('release-datastore', () => checks.planRelease(), (facts) => changes.releaseDatastore(facts));
+    const released = await rb.change('release-datastore', {}, checks.planRelease, changes.releaseDatastore);
     const pausedJobs = released?.disabledJobs ?? idle.jobsToPause;
 
     await rb.manual('move-disk', moveInstructions(move), operatorOnly);
@@ -77,12 +78,12 @@ export async function pbsMigration(rawInput: PbsMigrationInput): Promise<Runbook
     }
 
     const dryRun = input.dryRun;
-    await rb.change('import-pool', () => checks.planImportPool({ dryRun }), (facts) => changes.importPool(facts));
-    await rb.change('register-datastore', () => checks.planRegister({ carry: healthy.carry }), (facts) => changes.registerDatastore(facts));
+    await rb.change('import-pool', { dryRun }, checks.planImportPool, changes.importPool);
+    await rb.change('register-datastore', { carry: healthy.carry }, checks.planRegister, changes.registerDatastore);
     if (dryRun) rb.skip('verify-snapshots', 'dry run');
     else await rb.check('verify-snapshots', () => checks.verifySnapshotsMatch({ host: move.to, before: before.snapshots }));
-    await rb.change('enable-backup-jobs', () => checks.planEnableJobs({ jobs: pausedJobs, dryRun }), (facts) => changes.enableBackupJobs(facts));
-    await rb.change('remove-old-datastore', () => checks.planRemoveOldDatastore({ dryRun }), (facts) => changes.removeOldDatastore(facts));
+    await rb.change('enable-backup-jobs', { jobs: pausedJobs, dryRun }, checks.planEnableJobs, changes.enableBackupJobs);
+    await rb.change('remove-old-datastore', { dryRun }, checks.planRemoveOldDatastore, changes.removeOldDatastore);
 
     if (dryRun) return `dry run: datastore ${move.datastore} can move ${move.from} → ${move.to} with ${before.snapshots.length} snapshots; nothing was changed`;
     return `datastore ${move.datastore} now served by ${move.to} (${move.toServer}); PVE storage ${move.storage} re-pointed; all ${before.snapshots.length} snapshots present`;

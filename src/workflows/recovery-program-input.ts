@@ -5,7 +5,7 @@ import { checkFrigateInput } from './frigate-migration-input';
 import { checkRejoinInput } from './k3s-rejoin-input';
 import { checkLxcRetirementInput } from './lxc-retirement-input';
 import { checkPbsMigrationInput } from './pbs-migration-input';
-import { durationMs } from './runbook/gate';
+import { durationMs } from './runbook/duration';
 
 export const PROGRAM_STEPS_IN_ORDER = ['rejoin', 'soak', 'pbs-migration', 'frigate-migration', 'lxc-retirement'] as const;
 export type ProgramStep = (typeof PROGRAM_STEPS_IN_ORDER)[number];

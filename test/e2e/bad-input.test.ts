@@ -10,7 +10,7 @@ import { startStack, type Stack } from '../helpers/stack';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 import { checkRejoinInput } from '../../src/workflows/k3s-rejoin-input';
 import { approveSignal, decideUpdate, doneSignal, rejectSignal, type DecideInput } from '../../src/workflows/runbook/messages';
-import { refusal } from '../../src/workflows/runbook/gate';
+import { refusal } from '../../src/workflows/runbook/decision';
 import type { OpenGate, RunbookResult } from '../../src/workflows/runbook/types';
 import { setPrintLevel } from '../helpers/secrets';
 

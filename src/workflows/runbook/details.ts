@@ -1,5 +1,6 @@
 // The markdown the Temporal UI shows as the run's current details: the step list and, for an open
 // gate, what to do and the exact JSON to paste into the Send Signal form.
+import { decisionText, fieldsFor, signCommand, type DecisionKind, type RunIds } from './decision';
 import type { RunbookStatus, StepState } from './types';
 
 const MARK: Record<StepState, string> = {
@@ -31,8 +32,8 @@ export function renderDetails(status: RunbookStatus): string {
   }
   const gate = status.openGate;
   if (gate) {
-    const go = gate.kind === 'approval' ? 'approve' : 'done';
-    const stop = gate.kind === 'approval' ? 'reject' : 'abort';
+    const go: DecisionKind = gate.kind === 'approval' ? 'approve' : 'done';
+    const stop: DecisionKind = gate.kind === 'approval' ? 'reject' : 'abort';
     const step = status.steps.find((s) => s.id === gate.step);
     lines.push('', `### Waiting on \`${gate.step}\` (${gate.kind})`, '', gate.instructions);
     if (gate.reopenedBecause) lines.push('', `Re-opened: ${gate.reopenedBecause}.`);
@@ -43,18 +44,41 @@ export function renderDetails(status: RunbookStatus): string {
       const facts = Object.entries(step.plan.facts).map(([k, v]) => `${k}=${v}`);
       if (facts.length) lines.push(`Facts: ${facts.join(', ')}`);
     }
-    const input: Record<string, string> = { step: gate.step, by: '<your name>' };
-    if (gate.digest) input.digest = gate.digest;
-    lines.push(
-      '',
-      `To go on, send signal \`${go}\` with input:`,
-      '```json',
-      JSON.stringify(input),
-      '```',
-      `To stop, send signal \`${stop}\` with the same input.`,
-    );
+    if (status.identity === 'signatures' && status.run) {
+      lines.push(...signedInstructions(status.run, gate, go, stop));
+    } else {
+      const input: Record<string, string> = { step: gate.step, by: '<your name>' };
+      if (gate.digest) input.digest = gate.digest;
+      lines.push(
+        '',
+        `To go on, send signal \`${go}\` with input:`,
+        '```json',
+        JSON.stringify(input),
+        '```',
+        `To stop, send signal \`${stop}\` with the same input.`,
+      );
+    }
   }
   return lines.join('\n');
+}
+
+/** A signed decision, ready to paste into Send a Signal once its signature is filled in, and the command that signs it. */
+function signedInstructions(run: RunIds, gate: NonNullable<RunbookStatus['openGate']>, go: DecisionKind, stop: DecisionKind): string[] {
+  const view = { step: gate.step, kind: gate.kind, digest: gate.digest, approvedBy: gate.approvedBy };
+  const text = decisionText(fieldsFor(view, go, run));
+  const input = { step: gate.step, decision: go, workflowId: run.workflowId, runId: run.runId, namespace: run.namespace, digest: gate.digest ?? 'none', signature: '<paste the signature here>' };
+  return [
+    '',
+    `To go on, sign the decision with your SSH key (its signature is the approval; the worker checks it against its allowed_signers):`,
+    '```sh',
+    `${signCommand(text)} | tr -d '\\n'`,
+    '```',
+    `then send signal \`${go}\` with this input, its \`signature\` replaced by what the command printed:`,
+    '```json',
+    JSON.stringify(input),
+    '```',
+    `To stop, do the same with \`${stop}\`: sign \`"decision":"${stop}"\` in the text above and send signal \`${stop}\`. Or use the CLI, which signs for you: \`runbook ${go} ${run.workflowId} ${gate.step}\`.`,
+  ];
 }
 
 /** The UI clips long lines: break a long command before its options, as a shell continuation. */

@@ -2,7 +2,8 @@
 // value): the object itself, no unknown fields, and the common fields, checked before any step runs
 // so a typo ends the run at once instead of failing a step later.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { durationMs } from './gate';
+import { normalizeSignature } from './decision';
+import { durationMs } from './duration';
 
 /** The fields every runbook takes. */
 export interface CommonInput {
@@ -14,6 +15,8 @@ export interface CommonInput {
   requestedBy?: string;
   /** How long a gate may wait for a decision before the run ends safely, e.g. "4h". */
   gateDeadline?: string;
+  /** The starter's `ssh-keygen -Y sign` of startText(): who starts the run, and its pre-approvals. */
+  startSignature?: string;
 }
 
 export interface CheckedCommon {
@@ -21,6 +24,7 @@ export interface CheckedCommon {
   preApproved: string[];
   requestedBy?: string;
   gateDeadline?: string;
+  startSignature?: string;
 }
 
 export function badInput(why: string): ApplicationFailure {
@@ -32,6 +36,8 @@ export interface InputShape {
   fields: string[];
   /** Its change steps: what `preApproved` may list (none: the runbook takes no preApproved). */
   changeSteps?: string[];
+  /** Its points of no return: never pre-approved, they always wait at their gate. */
+  irreversibleSteps?: string[];
   /** An example for the error message, e.g. '{"node": "k3s-vm-still-fawn"}'. */
   example: string;
   /** May the input be left out (every field has a default)? */
@@ -42,7 +48,7 @@ export interface InputShape {
 export function checkCommonInput(input: unknown, shape: InputShape): { i: Record<string, unknown>; common: CheckedCommon } {
   if (shape.optional && (input === undefined || input === null)) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw badInput(`expected one JSON object like ${shape.example}`);
-  const keys = [...shape.fields, 'dryRun', ...(shape.changeSteps ? ['preApproved'] : []), 'requestedBy', 'gateDeadline'];
+  const keys = [...shape.fields, 'dryRun', ...(shape.changeSteps ? ['preApproved'] : []), 'requestedBy', 'gateDeadline', 'startSignature'];
   const i = input as Record<string, unknown>;
   const unknown = Object.keys(i).filter((k) => !keys.includes(k));
   if (unknown.length) throw badInput(`unknown field(s) ${unknown.join(', ')} (allowed: ${keys.join(', ')})`);
@@ -51,6 +57,13 @@ export function checkCommonInput(input: unknown, shape: InputShape): { i: Record
   const steps = shape.changeSteps ?? [];
   if (pre !== undefined && (!Array.isArray(pre) || pre.some((s) => typeof s !== 'string' || !steps.includes(s)))) {
     throw badInput(`"preApproved" must list change steps among ${steps.join(', ')}`);
+  }
+  const noReturn = ((pre as string[] | undefined) ?? []).filter((s) => shape.irreversibleSteps?.includes(s));
+  if (noReturn.length) {
+    throw badInput(`"preApproved" names ${noReturn.join(', ')}: a point of no return is never pre-approved, it always waits at its gate`);
+  }
+  if (i.startSignature !== undefined && normalizeSignature(i.startSignature) === undefined) {
+    throw badInput('"startSignature" must be the armored SSH SIGNATURE that `ssh-keygen -Y sign` writes (at most 4096 characters)');
   }
   if (i.requestedBy !== undefined && (typeof i.requestedBy !== 'string' || !/^[\w.@-]{1,64}$/.test(i.requestedBy))) {
     throw badInput('"requestedBy" must be a user name (letters, digits, . _ @ -)');
@@ -65,6 +78,7 @@ export function checkCommonInput(input: unknown, shape: InputShape): { i: Record
       preApproved: (pre as string[] | undefined) ?? [],
       requestedBy: i.requestedBy as string | undefined,
       gateDeadline: i.gateDeadline as string | undefined,
+      startSignature: i.startSignature as string | undefined,
     },
   };
 }

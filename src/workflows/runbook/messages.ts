@@ -1,18 +1,17 @@
 // Signals, updates and queries every runbook answers. Workflow-safe: the client imports these too.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DecisionInput } from './decision';
 import type { Decision, PhaseReport, RunbookStatus } from './types';
 
-/** What the Temporal UI's Send Signal form sends: `{"step": "...", "by": "..."}`. */
-export interface ApprovalInput {
-  step: string;
-  by: string;
-  comment?: string;
-  /** The plan digest the approver saw; a stale one is refused. The CLI always sends it. */
-  digest?: string;
-}
+/**
+ * What the Temporal UI's Send Signal form sends. Signed (the default): `{"step", "digest",
+ * "workflowId", "runId", "namespace", "signature"}`, the gate details give it ready to paste; with
+ * `approvals.identity: names`: `{"step", "by", "digest"}`.
+ */
+export type ApprovalInput = DecisionInput;
 
 /** What the CLI sends: one update for every decision, refused at once when it cannot apply. */
-export interface DecideInput extends ApprovalInput {
+export interface DecideInput extends DecisionInput {
   decision: Decision['decision'];
 }
 

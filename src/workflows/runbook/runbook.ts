@@ -16,26 +16,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunbookKitActivities } from '../../activities/runbook-kit';
+import { describeKey, isGoAhead, type Authorization, type DecisionKind } from './decision';
 import { renderDetails } from './details';
-import { approvalsNeeded, durationMs, isGoAhead, refusal } from './gate';
-import {
-  abortSignal,
-  approveSignal,
-  decideUpdate,
-  doneSignal,
-  phaseReportSignal,
-  rejectSignal,
-  statusQuery,
-  type ApprovalInput,
-  type DecideInput,
-} from './messages';
-import { RUNBOOK_NAME, RUNBOOK_TARGET, RUNBOOK_WAITING_ON } from './search-attributes';
+import { durationMs } from './duration';
+import { GateKeeper, RunEnded, type GateHost } from './gate';
+import { abortSignal, approveSignal, decideUpdate, doneSignal, phaseReportSignal, rejectSignal, statusQuery, type ApprovalInput } from './messages';
+import { RUNBOOK_NAME, RUNBOOK_TARGET } from './search-attributes';
 import type {
   ApprovalPolicy,
-  Decision,
   Evidence,
-  GateNotice,
-  OpenGate,
   PendingTimer,
   PhaseReport,
   Planned,
@@ -64,8 +53,10 @@ export interface RunbookOptions {
   requestedBy?: string;
   /** Gate deadline from the run's input ("2h"), overriding the inventory's. */
   gateDeadline?: string;
-  /** Change steps whose gate is passed without waiting (recorded as pre-approved by the starter). */
+  /** Reversible change steps whose gate is passed without waiting (recorded as pre-approved by the starter). */
   preApproved?: string[];
+  /** The starter's signature of startText(): verified by the worker, it names the starter and signs the pre-approvals. */
+  startSignature?: string;
   steps: StepDef[];
 }
 
@@ -74,21 +65,10 @@ const kit = proxyActivities<RunbookKitActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 
-/** Thrown inside a run when it ends on a decision or a deadline: a clean end, not a failure. */
-class RunEnded extends Error {
-  constructor(
-    readonly outcome: 'rejected' | 'aborted' | 'expired',
-    readonly summary: string,
-  ) {
-    super(summary);
-  }
-}
-
-export class Runbook {
+export class Runbook implements GateHost {
   readonly status: RunbookStatus;
-  private policy: ApprovalPolicy | undefined;
-  private decisions: Decision[] = [];
-  private readonly approvals: Decision[] = [];
+  private approvalPolicy: ApprovalPolicy | undefined;
+  private readonly gate = new GateKeeper(this);
   private readonly preApproved: ReadonlySet<string>;
   /** Program step id by the workflow ID of the phase it runs. */
   private readonly phaseSteps = new Map<string, string>();
@@ -121,7 +101,10 @@ export class Runbook {
     try {
       const policy = await kit.approvalPolicy();
       const deadlineMs = this.options.gateDeadline !== undefined ? durationMs(this.options.gateDeadline) : policy.deadlineMs;
-      this.policy = { ...policy, deadlineMs };
+      this.approvalPolicy = { ...policy, deadlineMs };
+      this.status.identity = this.gate.identity;
+      this.status.run = this.gate.run();
+      if (this.gate.identity === 'signatures') await this.verifyStart();
       const summary = await body();
       this.status.state = 'completed';
       return this.result(this.status.dryRun ? 'dry-run' : 'completed', summary);
@@ -135,7 +118,7 @@ export class Runbook {
         this.status.state = 'cancelled';
         this.status.timer = undefined;
         const at = this.status.currentStep;
-        if (this.status.openGate) this.closeGate();
+        if (this.status.openGate) this.gate.close();
         const phase = at ? this.status.phases?.[at] : undefined;
         if (at && phase) {
           // the phase was cancelled with us: wait briefly for its last report to say where it stopped
@@ -171,13 +154,19 @@ export class Runbook {
   }
 
   /**
-   * A change behind a plan-bound gate: `preflight` reads the state and renders the plan; the gate
-   * shows it with its digest; right before the change the preflight runs again and, if the plan
-   * changed, nothing runs and the gate re-opens with the new plan. In a dry run: the plan only.
+   * A change behind a plan-bound gate: `preflight(args)` reads the state and renders the plan; the
+   * gate shows it with its digest; right before the change the preflight runs again and, if the plan
+   * changed, nothing runs and the gate re-opens with the new plan. The change activity gets the same
+   * args and the authorization, and checks both itself. In a dry run: the plan only.
    */
-  async change<F, T extends Evidence>(id: string, preflight: () => Promise<Planned<F>>, run: (facts: F) => Promise<T>): Promise<T | undefined> {
+  async change<A, F, T extends Evidence>(
+    id: string,
+    args: A,
+    preflight: (args: A) => Promise<Planned<F>>,
+    run: (input: { args: A; authorization: Authorization }) => Promise<T>,
+  ): Promise<T | undefined> {
     const step = this.step(id);
-    let planned = await this.preflight(step, preflight);
+    let planned = await this.preflight(step, () => preflight(args));
     if (this.status.dryRun) {
       step.state = 'planned';
       this.publish();
@@ -186,23 +175,52 @@ export class Runbook {
     let reopenedBecause: string | undefined;
     for (;;) {
       const gateless = step.noGate !== undefined;
-      if (this.preApproved.has(id) || gateless) {
-        const by = gateless ? `no gate: ${step.noGate}` : 'pre-approved at start';
-        step.decision = this.record({ step: id, by, decision: 'approve', via: 'update', at: now(), digest: planned.plan.digest });
+      const how = gateless ? 'no-gate' : this.preApproved.has(id) ? 'pre-approved' : 'gate';
+      if (how !== 'gate') {
+        const by = gateless ? `no gate: ${step.noGate}` : `pre-approved at start${this.status.startedBy ? ` by ${this.status.startedBy}` : ''}`;
+        step.decision = this.gate.record({ step: id, by, decision: 'approve', via: 'update', at: now(), digest: planned.plan.digest });
       } else {
         await this.approvalGate(step, planned.plan.digest, reopenedBecause);
       }
-      const fresh = await this.preflight(step, preflight);
-      // Once approved and re-checked, a change runs to its end even if the run is cancelled meanwhile:
-      // cancelling stops the runbook between steps, never inside one.
-      if (fresh.plan.digest === planned.plan.digest) return CancellationScope.nonCancellable(() => this.execute(id, () => run(fresh.facts)));
+      const fresh = await this.preflight(step, () => preflight(args));
+      if (fresh.plan.digest === planned.plan.digest) {
+        const authorization = this.gate.authorization(step, fresh.plan, how, this.startAuthorization());
+        // Once approved and re-checked, a change runs to its end even if the run is cancelled meanwhile:
+        // cancelling stops the runbook between steps, never inside one.
+        return CancellationScope.nonCancellable(() => this.execute(id, () => run({ args, authorization })));
+      }
       reopenedBecause = `the plan changed after approval (digest ${planned.plan.digest} → ${fresh.plan.digest}): ${diff(planned.plan.facts, fresh.plan.facts)}`;
       step.evidence.push(`${reopenedBecause}; nothing ran`);
       planned = fresh;
-      if (this.preApproved.has(id) || gateless) {
+      if (how !== 'gate') {
         throw ApplicationFailure.nonRetryable(`pre-approved step "${id}" changed its plan: ${reopenedBecause}`, 'PlanChanged');
       }
     }
+  }
+
+  /** Signatures mode: a signed start names the starter and signs the pre-approvals; pre-approvals need one. */
+  private async verifyStart(): Promise<void> {
+    const signature = this.options.startSignature;
+    if (signature === undefined) {
+      if (this.preApproved.size) {
+        throw ApplicationFailure.nonRetryable(
+          `"preApproved" (${[...this.preApproved].join(', ')}) must be signed: start the run with "startSignature" (runbook start --key signs it)`,
+          'NotAuthorized',
+        );
+      }
+      return;
+    }
+    const { namespace, workflowId } = this.gate.run();
+    const fields = { namespace, workflowId, runbook: this.options.name, preApproved: [...this.preApproved] };
+    const verified = await kit.verifyStart({ fields, signature });
+    if (!verified.ok) throw ApplicationFailure.nonRetryable(`the start signature does not verify: ${verified.reason}; nothing ran`, 'NotAuthorized');
+    this.gate.starter = verified.key;
+    this.status.startedBy = describeKey(verified.key);
+  }
+
+  private startAuthorization(): Authorization['start'] {
+    const preApproved = [...this.preApproved];
+    return { runbook: this.options.name, preApproved, signature: this.options.startSignature ?? '' };
   }
 
   /**
@@ -222,12 +240,12 @@ export class Runbook {
     watched.catch(() => undefined); // its failure is read below; cancellation is expected
     // The gate wait gets its own scope so that, once the watcher wins, it cannot consume a later decision.
     const gate = new CancellationScope();
-    const decided = gate.run(() => this.awaitGate(step, { kind: 'manual', instructions, needs: 1 })).then((d) => ({ d }));
+    const decided = gate.run(() => this.gate.await(step, { kind: 'manual', instructions, needs: 1 })).then((d) => ({ d }));
     decided.catch(() => undefined);
     const first = await Promise.race([watched.then((e) => ({ e })), decided]);
     if ('e' in first) {
       gate.cancel();
-      this.closeGate();
+      this.gate.close();
       step.evidence.push(...first.e.evidence);
       step.state = 'done';
       step.endedAt = now();
@@ -329,7 +347,7 @@ export class Runbook {
 
   /** A failed soak check: the operator says whether to go on (approve) or stop here (reject). */
   private async askToGoOn(step: StepStatus, evidence: string[]): Promise<void> {
-    const decisions = await this.awaitGate(step, {
+    const decisions = await this.gate.await(step, {
       kind: 'approval',
       needs: 1,
       instructions:
@@ -402,17 +420,19 @@ export class Runbook {
 
   /** Waits until the gate has enough approvals for this plan, or ends the run on a rejection. */
   private async approvalGate(step: StepStatus, digest: string, reopenedBecause: string | undefined): Promise<void> {
-    const policy = this.policy!;
+    const policy = this.policy();
     const required = step.irreversible && policy.twoPersonIrreversible ? 2 : 1;
-    const decisions = await this.awaitGate(step, {
+    const who = this.gate.identity === 'signatures' ? 'keys' : 'approvers';
+    const starter = this.gate.identity === 'signatures' ? this.status.startedBy : this.status.requestedBy;
+    const decisions = await this.gate.await(step, {
       kind: 'approval',
       digest,
       reopenedBecause,
-      needs: approvalsNeeded([], required, step.irreversible ?? false, this.status.requestedBy),
+      needs: this.gate.needs(step, 'approval', []),
       instructions:
         `Approve "${step.title}" on ${step.plan!.target}: it runs the commands of plan ${digest}.` +
-        (required === 2 ? ' A point of no return: two distinct approvers are needed.' : '') +
-        (step.irreversible && this.status.requestedBy ? ` ${this.status.requestedBy} started this run and cannot be its only approver.` : ''),
+        (required === 2 ? ` A point of no return: two distinct ${who} are needed.` : '') +
+        (step.irreversible && starter ? ` ${starter} started this run and cannot be its only approver.` : ''),
       required,
     });
     step.approvals = decisions;
@@ -425,156 +445,26 @@ export class Runbook {
     }
   }
 
-  /** Opens the gate, notifies, reminds, and collects decisions until it is decided or expires. */
-  private async awaitGate(
-    step: StepStatus,
-    g: Pick<OpenGate, 'kind' | 'instructions' | 'digest' | 'reopenedBecause' | 'needs'> & { required?: number },
-  ): Promise<Decision[]> {
-    const policy = this.policy!;
-    const deadlineAt = policy.deadlineMs !== undefined ? Date.now() + policy.deadlineMs : undefined;
-    this.decisions = [];
-    this.status.openGate = {
-      step: step.id,
-      kind: g.kind,
-      since: now(),
-      instructions: g.instructions,
-      digest: g.digest,
-      needs: g.needs,
-      approvedBy: [],
-      deadline: deadlineAt !== undefined ? new Date(deadlineAt).toISOString() : undefined,
-      reopenedBecause: g.reopenedBecause,
-    };
-    this.status.state = 'waiting';
-    this.status.currentStep = step.id;
-    step.state = 'waiting';
-    upsertSearchAttributes([{ key: RUNBOOK_WAITING_ON, value: step.id }]);
-    this.publish();
-    await this.notify('gate-open', step);
-    const decided = () => this.decisions.some((d) => !isGoAhead(d.decision)) || this.status.openGate?.needs === 0;
-    for (;;) {
-      const untilDeadline = deadlineAt !== undefined ? Math.max(0, deadlineAt - Date.now()) : undefined;
-      const wait = Math.min(untilDeadline ?? Infinity, policy.reminderMs ?? Infinity);
-      if (wait === Infinity) {
-        await condition(decided);
-        break;
-      }
-      if (await condition(decided, wait)) break;
-      if (deadlineAt !== undefined && Date.now() >= deadlineAt) {
-        await this.notify('expired', step);
-        this.closeGate();
-        step.state = 'rejected';
-        step.endedAt = now();
-        step.evidence.push(`the gate expired at ${new Date(deadlineAt).toISOString()} without a decision`);
-        throw new RunEnded('expired', `the gate of "${step.id}" expired without a decision; nothing was changed by it or after it`);
-      }
-      await this.notify('reminder', step);
-    }
-    const decisions = this.decisions;
-    this.closeGate();
-    return decisions;
-  }
-
-  private async notify(event: GateNotice['event'], step: StepStatus): Promise<void> {
-    const gate = this.status.openGate;
-    const info = workflowInfo();
-    try {
-      await kit.notifyGate({
-        event,
-        runbook: this.status.runbook,
-        target: this.status.target,
-        step: step.id,
-        title: step.title,
-        kind: gate?.kind ?? 'approval',
-        digest: gate?.digest,
-        instructions: gate?.instructions ?? '',
-        workflowId: info.workflowId,
-        runId: info.runId,
-        namespace: info.namespace,
-        deadline: gate?.deadline,
-      });
-    } catch (err) {
-      // a notification that cannot be sent must not stop the run; it is recorded for the operator
-      step.evidence.push(`notification (${event}) failed: ${rootMessage(err)}`);
-    }
-  }
-
-  private closeGate(): void {
-    this.status.openGate = undefined;
-    this.status.state = 'running';
-    this.decisions = [];
-    upsertSearchAttributes([{ key: RUNBOOK_WAITING_ON, value: null }]);
-  }
-
-  private offer(input: DecideInput, via: Decision['via']): void {
-    const reason = refusal(this.status.openGate, input, this.policy?.approvers);
-    if (reason) {
-      this.status.ignored.push({
-        step: String(input?.step),
-        by: String(input?.by),
-        decision: input?.decision,
-        comment: input?.comment,
-        digest: input?.digest,
-        at: now(),
-        reason,
-      });
-      this.publish();
-      return;
-    }
-    const gate = this.status.openGate!;
-    const decision = this.record({
-      step: input.step,
-      by: input.by,
-      decision: input.decision,
-      comment: input.comment,
-      digest: input.digest ?? gate.digest,
-      via,
-      at: now(),
-    });
-    this.decisions.push(decision);
-    if (isGoAhead(decision.decision)) {
-      gate.approvedBy.push(decision.by);
-      const step = this.step(gate.step);
-      const required = gate.kind === 'approval' && step.irreversible && this.policy?.twoPersonIrreversible ? 2 : 1;
-      gate.needs = approvalsNeeded(gate.approvedBy, required, gate.kind === 'approval' && (step.irreversible ?? false), this.status.requestedBy);
-    }
-    this.publish();
-  }
-
-  private record(decision: Decision): Decision {
-    this.approvals.push(decision);
-    return decision;
+  policy(): ApprovalPolicy {
+    return this.approvalPolicy!;
   }
 
   private registerHandlers(): void {
-    const viaSignal = (decision: DecideInput['decision']) => (input: ApprovalInput) =>
-      this.offer({ ...input, decision }, 'signal');
-    setHandler(approveSignal, viaSignal('approve'), {
-      description: 'Approve the open gate: {"step": "<step id>", "by": "<approver>", "digest": "<plan digest, optional>", "comment": "optional"}',
-    });
+    // a refused signal is recorded under `ignored` by the gate; it never fails the run
+    const viaSignal = (decision: DecisionKind) => (input: ApprovalInput) => this.gate.offer(input, decision, 'signal').then(() => undefined, () => undefined);
+    const shape = '{"step", "digest", "workflowId", "runId", "namespace", "signature"} as the gate details show (or {"step", "by"} with approvals.identity: names)';
+    setHandler(approveSignal, viaSignal('approve'), { description: `Approve the open gate: ${shape}` });
     setHandler(rejectSignal, viaSignal('reject'), {
-      description: 'Reject the open gate: the run ends with nothing changed by that step. Input as for approve.',
+      description: 'Reject the open gate: the run ends with nothing changed by that step. Input as for approve, signed for "reject".',
     });
-    setHandler(doneSignal, viaSignal('done'), {
-      description: 'Say that the open manual step is done: {"step": "<step id>", "by": "<operator>"}',
-    });
+    setHandler(doneSignal, viaSignal('done'), { description: `Say that the open manual step is done: ${shape}, signed for "done"` });
     setHandler(abortSignal, viaSignal('abort'), {
-      description: 'Abort at the open manual step: the run ends with nothing changed. Input as for done.',
+      description: 'Abort at the open manual step: the run ends with nothing changed. Input as for done, signed for "abort".',
     });
-    setHandler(
-      decideUpdate,
-      (input) => {
-        this.offer(input, 'update');
-        return this.approvals[this.approvals.length - 1] as Decision;
-      },
-      {
-        description:
-          'Decide the open gate and hear at once if the decision is refused: {"step", "by", "decision": "approve"|"reject"|"done"|"abort", "digest"?, "comment"?}',
-        validator: (input) => {
-          const reason = refusal(this.status.openGate, input, this.policy?.approvers);
-          if (reason) throw new Error(reason);
-        },
-      },
-    );
+    setHandler(decideUpdate, (input) => this.gate.offer(input, input?.decision, 'update'), {
+      description: `Decide the open gate and hear at once if the decision is refused: ${shape} plus "decision": "approve"|"reject"|"done"|"abort"`,
+      validator: (input) => this.gate.validate(input, input?.decision),
+    });
     setHandler(
       phaseReportSignal,
       (report) => {
@@ -592,7 +482,7 @@ export class Runbook {
     });
   }
 
-  private step(id: string): StepStatus {
+  step(id: string): StepStatus {
     const step = this.status.steps.find((s) => s.id === id);
     if (!step) throw ApplicationFailure.nonRetryable(`runbook bug: unknown step "${id}"`, 'RunbookBug');
     return step;
@@ -622,7 +512,7 @@ export class Runbook {
     }
   }
 
-  private publish(): void {
+  publish(): void {
     setCurrentDetails(renderDetails(this.status));
     void this.reportToProgram();
   }
@@ -664,7 +554,7 @@ export class Runbook {
       outcome,
       summary,
       steps,
-      approvals: this.approvals,
+      approvals: this.gate.approvals,
       plan:
         outcome === 'dry-run'
           ? steps

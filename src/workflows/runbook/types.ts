@@ -9,7 +9,7 @@ export interface StepPlan {
   commands: string[];
   /** The facts the commands were rendered from (member ID, K3s version, healthy node...). */
   facts: Record<string, string>;
-  /** Short hash of target, commands and facts: an approval names it, a changed plan changes it. */
+  /** SHA-256 of target, commands and facts: an approval signs it, a changed plan changes it. */
   digest: string;
 }
 
@@ -28,6 +28,8 @@ export interface Decision {
   digest?: string;
   via: 'signal' | 'update';
   at: string;
+  /** Signatures mode: the fingerprint of the key the worker verified (the identity; `by` is its principal). */
+  key?: string;
 }
 
 export interface StepStatus {
@@ -106,8 +108,16 @@ export interface RunbookStatus {
   phases?: Record<string, PhaseReport>;
   /** The durable timer the run sleeps on, if any, and when it fires. */
   timer?: PendingTimer;
-  /** Signals that did not match the open gate: recorded, never applied. */
+  /** Decisions that were refused: the newest few, recorded, never applied. */
   ignored: (Omit<Decision, 'via'> & { reason: string })[];
+  /** How many decisions were refused in all (older ones are dropped from `ignored`). */
+  ignoredCount?: number;
+  /** How approvals are identified: verified SSH signatures, or names (a trusted single operator). */
+  identity?: 'signatures' | 'names';
+  /** This run as an approver signs for it. */
+  run?: { namespace: string; workflowId: string; runId: string };
+  /** The starter whose signed start the worker verified: "alice (SHA256:…)". */
+  startedBy?: string;
 }
 
 export interface RunbookResult {
@@ -128,7 +138,10 @@ export interface Evidence {
 
 /** How gates behave, from the inventory (and the run's input for the deadline). */
 export interface ApprovalPolicy {
+  /** Names mode: who may approve. */
   approvers: string[];
+  /** Absent in runs recorded before signed decisions: names. */
+  identity?: 'signatures' | 'names';
   /** Irreversible steps need two distinct approvers. */
   twoPersonIrreversible: boolean;
   /** Gate deadline in ms; none waits forever. */
