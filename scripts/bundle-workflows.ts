@@ -2,10 +2,11 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../src/shared/codec';
 import { PREBUILT_BUNDLE, WORKFLOWS_DIR } from '../src/shared/workflow-bundle';
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_DIR });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_DIR, failureConverterPath: FAILURE_CONVERTER_PATH });
   fs.mkdirSync(path.dirname(PREBUILT_BUNDLE), { recursive: true });
   fs.writeFileSync(PREBUILT_BUNDLE, code);
   console.log(`wrote ${PREBUILT_BUNDLE} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -4,10 +4,14 @@
 // POST /decode and /encode take and return {"payloads": [{"metadata": {"k": "<b64>"}, "data": "<b64>"}]}.
 // The browser calls it directly, so it answers CORS for the UI's origin only. It decrypts whatever it
 // is sent: keep it on loopback (the default) or behind the same access control as the UI.
+// /decode returns a plaintext payload as it is: the UI sends every {metadata, data} of an event,
+// search attributes and headers (never encrypted) included, and only shows what it gets back
+// (temporalio/ui src/lib/utilities/decode-payload.ts, cloneAllPotentialPayloadsWithCodec). The
+// worker's own codec refuses plaintext; this display path cannot make anything run.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { codecFromEnv } from './codec';
+import { codecFromEnv, isEncrypted } from './codec';
 
 interface JsonPayload {
   metadata?: Record<string, string> | null;
@@ -24,6 +28,8 @@ export interface CodecServerOptions {
   port?: number;
   /** Origins allowed to call it from a browser (the Web UI's), e.g. http://localhost:8233. */
   origins: string[];
+  /** Refuse a POST that does not come from one of `origins` (no drive-by page, no DNS rebinding). */
+  requireOrigin?: boolean;
 }
 
 export interface CodecServer {
@@ -48,7 +54,12 @@ function toJson(p: Payload): JsonPayload {
   return { metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') };
 }
 
-export function codecRequestHandler(opts: Pick<CodecServerOptions, 'codec' | 'origins'>): http.RequestListener {
+/** Decrypts the encrypted payloads, in place; the rest (search attributes, headers) as they are. */
+async function decodeForDisplay(codec: PayloadCodec, payloads: Payload[]): Promise<Payload[]> {
+  return Promise.all(payloads.map(async (p) => (isEncrypted(p) ? (await codec.decode([p]))[0]! : p)));
+}
+
+export function codecRequestHandler(opts: Pick<CodecServerOptions, 'codec' | 'origins' | 'requireOrigin'>): http.RequestListener {
   return (req, res) => {
     const origin = req.headers.origin;
     if (origin && opts.origins.includes(origin)) {
@@ -70,6 +81,11 @@ export function codecRequestHandler(opts: Pick<CodecServerOptions, 'codec' | 'or
     }
     if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) {
       send(404, { error: 'POST /encode or /decode' });
+      return;
+    }
+    if (opts.requireOrigin && !(origin && opts.origins.includes(origin))) {
+      send(403, { error: `only the Web UI at ${opts.origins.join(', ')} may call this endpoint` });
+      req.resume();
       return;
     }
     const chunks: Buffer[] = [];
@@ -94,7 +110,7 @@ export function codecRequestHandler(opts: Pick<CodecServerOptions, 'codec' | 'or
         send(400, { error: (err as Error).message });
         return;
       }
-      const work = path === '/encode' ? opts.codec.encode(payloads) : opts.codec.decode(payloads);
+      const work = path === '/encode' ? opts.codec.encode(payloads) : decodeForDisplay(opts.codec, payloads);
       work.then(
         (out) => send(200, { payloads: out.map(toJson) }),
         (err: unknown) => send(400, { error: (err as Error).message }),

@@ -4,6 +4,9 @@
 //   RUNBOOK_CODEC_KEY=<base64 of 32 bytes>
 // Generate one with `openssl rand -base64 32`. The worker, the CLI and the codec server (for the Web
 // UI, src/shared/codec-server.ts) must use the same key. Search attributes are never encrypted.
+// Failure messages and stack traces are payloads too (src/shared/failure-converter.ts), so they are
+// encrypted with the rest. With a key configured, decode refuses a payload that is not encrypted:
+// plaintext input can only come from a client without the key, and the worker acts on nothing it sent.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -43,10 +46,13 @@ export class AesGcmCodec implements PayloadCodec {
     });
   }
 
-  /** Payloads this codec did not encrypt (plaintext from a client without the codec) pass through. */
+  /** Refuses a payload it did not encrypt (plaintext from a client without the key). */
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
-      if (text(p.metadata?.encoding) !== ENCRYPTED_ENCODING) return p;
+      const encoding = text(p.metadata?.encoding);
+      if (encoding !== ENCRYPTED_ENCODING) {
+        throw new Error(`payload is not encrypted (${encoding ? `encoding ${encoding}` : 'no encoding'}): with codec key ${this.keyId} configured, only payloads encrypted with it are accepted; send it from a client or codec endpoint that has the key`);
+      }
       const keyId = text(p.metadata?.[KEY_ID_METADATA]);
       if (keyId !== this.keyId) {
         throw new Error(`payload was encrypted with key ${keyId || '(none)'}, but this codec has key ${this.keyId}`);
@@ -97,7 +103,18 @@ export function codecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGcmCodec 
   return undefined;
 }
 
-/** `dataConverter` options for a Worker or Client: the codec when one is configured, else nothing. */
-export function codecDataConverter(codec: PayloadCodec | undefined): { dataConverter?: { payloadCodecs: PayloadCodec[] } } {
-  return codec ? { dataConverter: { payloadCodecs: [codec] } } : {};
+/** Whether a payload is one this kind of codec encrypted (the rest are never decrypted). */
+export function isEncrypted(p: Payload): boolean {
+  return text(p.metadata?.encoding) === ENCRYPTED_ENCODING;
+}
+
+/** The failure converter module (DataConverter.failureConverterPath; bundleWorkflowCode's too). */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/**
+ * `dataConverter` options for a Worker or Client: failure messages as payloads always, and the codec
+ * when one is configured (then those are encrypted too).
+ */
+export function codecDataConverter(codec: PayloadCodec | undefined): { dataConverter: { payloadCodecs: PayloadCodec[]; failureConverterPath: string } } {
+  return { dataConverter: { payloadCodecs: codec ? [codec] : [], failureConverterPath: FAILURE_CONVERTER_PATH } };
 }

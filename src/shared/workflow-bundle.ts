@@ -20,7 +20,9 @@ function newestSource(dir: string): number {
 export function freshPrebuiltBundle(): string | undefined {
   try {
     const built = fs.statSync(PREBUILT_BUNDLE).mtimeMs;
-    return built >= newestSource(WORKFLOWS_DIR) ? PREBUILT_BUNDLE : undefined;
+    // the failure converter is bundled too (scripts/bundle-workflows.ts)
+    const converter = fs.statSync(path.join(__dirname, 'failure-converter' + path.extname(__filename))).mtimeMs;
+    return built >= Math.max(newestSource(WORKFLOWS_DIR), converter) ? PREBUILT_BUNDLE : undefined;
   } catch {
     return undefined;
   }

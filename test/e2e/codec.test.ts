@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import { Runtime, Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunbookActivities } from '../../src/activities';
@@ -187,14 +188,17 @@ describe('payload encryption codec on a dev server with the Web UI', () => {
 
   it('a run started without the key (a UI without the endpoint, anyone on the LAN) is refused by the worker: nothing runs', async () => {
     const h = await plain.workflow.start('k3sRejoin', { taskQueue: mockQueue, workflowId: uniqueId('codec-plain'), args: [{ node: NODE, dryRun: true }] });
-    let failed: string | undefined;
+    let failed: Payload | undefined;
     for (let i = 0; i < 100 && !failed; i++) {
       const events = (await h.fetchHistory()).events ?? [];
-      failed = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+      failed = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.encodedAttributes ?? undefined;
       assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'no activity was scheduled');
       if (!failed) await new Promise((r) => setTimeout(r, 200));
     }
-    assert.match(String(failed), /payload is not encrypted \(encoding json\/plain\).*codec key/);
+    assert.ok(failed, 'the workflow task failed');
+    // the task failure's text is encrypted like every failure's: read it with the key
+    const [attrs] = await codec.decode([failed]);
+    assert.match(JSON.parse(Buffer.from(attrs!.data!).toString()).message, /payload is not encrypted \(encoding json\/plain\).*codec key/);
     assert.equal((await h.describe()).status.name, 'RUNNING', 'stuck at its first workflow task');
     await h.terminate('test: refused plaintext run');
   });

@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSour
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import net from 'node:net';
 import path from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../../src/shared/codec';
 import { temporalExecutable } from '../../src/shared/temporal-cli';
 import { recordingLogger } from './secrets';
 import { RUNBOOK_SEARCH_ATTRIBUTES } from '../../src/workflows/runbook/search-attributes';
@@ -52,7 +53,7 @@ export function freePort(): Promise<number> {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'src', 'workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', '..', 'src', 'workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
   return bundle;
 }
 

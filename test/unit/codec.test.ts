@@ -6,8 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { AesGcmCodec, codecFromEnv, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/shared/codec';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { decodeOptionalFailureToOptionalError, encodeErrorToFailure, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { AesGcmCodec, codecDataConverter, codecFromEnv, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/shared/codec';
 import { startCodecServer, type CodecServer } from '../../src/shared/codec-server';
 
 const text = (b?: Uint8Array | null) => Buffer.from(b ?? new Uint8Array()).toString('utf8');
@@ -47,7 +48,7 @@ describe('AES-GCM payload codec', () => {
     assert.notEqual(b64(a!.data), b64(b!.data), 'a fresh IV per payload');
   });
 
-  it('refuses tampered data and another key, naming both key ids; passes plaintext through', async () => {
+  it('refuses tampered data and another key, naming both key ids; refuses plaintext', async () => {
     const p = defaultPayloadConverter.toPayload('hello');
     const [e] = await codec.encode([p]);
     const flipped: Payload = { ...e!, data: Buffer.from(e!.data!).map((x, i) => (i === 20 ? x ^ 1 : x)) };
@@ -57,8 +58,25 @@ describe('AES-GCM payload codec', () => {
     // the key id is authenticated too: relabelling a payload does not get it past the check
     const relabelled: Payload = { ...e!, metadata: { ...e!.metadata, [KEY_ID_METADATA]: Buffer.from(other.keyId) } };
     await assert.rejects(other.decode([relabelled]), /failed authentication/);
-    assert.deepEqual(await codec.decode([p]), [p], 'a payload from a client without the codec is read as it is');
+    // a payload from a client without the key is refused: with a key configured, only key holders send input
+    await assert.rejects(codec.decode([p]), (err: Error) => /not encrypted/.test(err.message) && err.message.includes('json/plain') && err.message.includes(codec.keyId));
+    await assert.rejects(codec.decode([{ data: Buffer.from('x') }]), /not encrypted \(no encoding\)/);
     assert.throws(() => new AesGcmCodec(randomBytes(16)), /32 bytes/);
+  });
+
+  it('encodes failure messages and stack traces too: error text naming hosts and paths is ciphertext', async () => {
+    const converter = loadDataConverter(codecDataConverter(codec).dataConverter);
+    const err = ApplicationFailure.nonRetryable('pct destroy 108 on still-fawn failed: /var/lib/vz/images/108 busy', 'CommandFailed');
+    const failure = await encodeErrorToFailure(converter, err);
+    const raw = JSON.stringify(failure);
+    assert.ok(!raw.includes('still-fawn') && !raw.includes('/var/lib/vz'), `the failure in history hides the message: ${raw.slice(0, 200)}`);
+    assert.equal(text(failure.encodedAttributes?.metadata?.encoding), ENCRYPTED_ENCODING);
+    // read back with the key: the same message, type and non-retryable flag
+    const back = await decodeOptionalFailureToOptionalError(converter, failure);
+    assert.ok(back instanceof ApplicationFailure);
+    assert.equal(back.message, err.message);
+    assert.equal(back.type, 'CommandFailed');
+    assert.equal(back.nonRetryable, true);
   });
 
   it('takes its key from a file (raw or base64) or RUNBOOK_CODEC_KEY, and is off by default', () => {
@@ -112,6 +130,18 @@ describe('codec server for the Web UI', () => {
     const [fromWorker] = await codec.encode([plain]);
     const viaHttp = (await (await post('/decode', { payloads: [{ metadata: { encoding: b64(fromWorker!.metadata!.encoding), [KEY_ID_METADATA]: b64(fromWorker!.metadata![KEY_ID_METADATA]) }, data: b64(fromWorker!.data) }] })).json()) as typeof json;
     assert.deepEqual(JSON.parse(Buffer.from(viaHttp.payloads[0]!.data, 'base64').toString()), { node: 'k3s-vm-still-fawn', by: 'alice' });
+  });
+
+  it('/decode shows plaintext payloads as they are (the UI sends search attributes and headers too); /encode always encrypts', async () => {
+    // temporalio/ui v2.42.1 src/lib/utilities/decode-payload.ts cloneAllPotentialPayloadsWithCodec:
+    // every {metadata, data} object of an event goes to /decode, search attributes included
+    const attr = defaultPayloadConverter.toPayload('k3s-rejoin');
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload({ node: 'x' })]);
+    const asJson = (p: Payload) => ({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) });
+    const res = await post('/decode', { payloads: [asJson(attr), asJson(enc!)] });
+    assert.equal(res.status, 200);
+    const out = (await res.json()) as { payloads: { data: string }[] };
+    assert.deepEqual(out.payloads.map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString())), ['k3s-rejoin', { node: 'x' }]);
   });
 
   it('answers the browser\'s preflight for the UI origin only; refuses malformed bodies and other paths', async () => {
