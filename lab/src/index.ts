@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { allowedSignersPath, approverKeyPath, makeApproverKeys, type IdentityMode } from './approvers';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
 import { FRIGATE_BINS, LabFrigate, seedFrigateDb, setupFrigate } from './frigate';
@@ -23,6 +24,7 @@ import { ageKubeNodes, formCluster, installK3s, makeStale, prepareVm, startK3s, 
 
 export type { EtcdMember, EndpointHealth } from './etcd';
 export type { RebootOptions } from './faults';
+export { APPROVERS, type IdentityMode } from './approvers';
 
 export interface LabOptions {
   /** State directory; default a fresh directory under os tmp. Must not hold a running lab. */
@@ -42,6 +44,8 @@ export interface LabOptions {
   pinNodeFlags?: boolean;
   /** A node's own /etc/rancher/k3s/config.yaml, written before K3s is installed on it (`@@TOKEN@@` becomes the join token). */
   configYaml?: Record<string, string>;
+  /** The inventory's approvals.identity: decisions signed with the approvers' lab keys, or names alone (default 'names'). */
+  identity?: IdentityMode;
 }
 
 export interface KubeNode {
@@ -151,6 +155,7 @@ export class Lab {
       sshKeygen(path.join(dir, 'ssh', 'id_ed25519'), 'lab-client'),
       ...HOSTS.map((h) => sshKeygen(hostKeyPath(dir, h.name), `root@${h.name}`)),
       makeEtcdPki(dir, vms.map((v) => ({ node: v.node, address: v.address })), { node: stale.node, address: stale.address }).then(() => ''),
+      makeApproverKeys(dir).then(() => ''),
     ]);
     fs.writeFileSync(path.join(dir, 'ssh', 'authorized_keys'), clientPub + '\n', { mode: 0o600 });
     fs.writeFileSync(
@@ -188,7 +193,7 @@ export class Lab {
     await setupFrigate(dir, l);
     await setupLxc(dir, l);
     seedFrigateDb(dir); // Phase 3: the LXC's Frigate indexes its recordings in /config/frigate.db
-    writeInventory(dir, l);
+    writeInventory(dir, l, { identity: opts.identity ?? 'names', allowedSigners: allowedSignersPath(dir) });
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
   }
 
@@ -210,6 +215,14 @@ export class Lab {
   }
   get knownHostsPath(): string {
     return path.join(this.dir, 'ssh', 'known_hosts');
+  }
+  /** The private key (0600; `.pub` beside it) an approver of the lab signs decisions with: alice, bob, carol. */
+  approverKey(name: string): string {
+    return approverKeyPath(this.dir, name);
+  }
+  /** The OpenSSH allowed_signers file naming every approver's key (the inventory's approvals.allowedSigners). */
+  get allowedSignersPath(): string {
+    return allowedSignersPath(this.dir);
   }
   /** The cluster join token (for tests; runbooks read it from a healthy VM). */
   get token(): string {

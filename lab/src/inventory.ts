@@ -3,12 +3,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { APPROVERS } from './approvers';
 import { frigateInventory } from './frigate';
 import { lxcInventory } from './lxc';
 import { pbsInventory } from './pbs';
 import { HOSTS, type LabJson } from './topology';
 
-export function writeInventory(labDir: string, l: LabJson): string {
+/** approvals.identity and approvals.allowedSigners (absolute: the worker reads it on this machine). */
+export interface LabApprovals {
+  identity: 'signatures' | 'names';
+  allowedSigners: string;
+}
+
+export function writeInventory(labDir: string, l: LabJson, approvals: LabApprovals): string {
   const hosts: Record<string, { address: string; port: number }> = {};
   const nodes: Record<string, object> = {};
   for (const h of HOSTS) hosts[h.name] = { address: l.hosts[h.name]!.address, port: l.hosts[h.name]!.port };
@@ -25,7 +32,8 @@ export function writeInventory(labDir: string, l: LabJson): string {
     },
     hosts,
     k3s: { installScriptUrl: l.installScriptUrl, apiPort: 6443, nodes },
-    approvers: ['alice', 'bob', 'carol'],
+    approvers: [...APPROVERS],
+    approvals,
     ...pbsInventory(l),
     ...frigateInventory(l),
     ...lxcInventory(l),
