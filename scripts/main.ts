@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab } from '../lab/src';
+import { APPROVERS, Lab } from '../lab/src';
 import { startDevServer } from '../src/shared/dev-server';
 import { ensureSearchAttributes } from '../src/shared/search-attributes-setup';
 import { TASK_QUEUE } from '../src/shared/connection';
@@ -40,22 +40,33 @@ async function main(): Promise<void> {
     await admin.close();
 
     let inventoryPath = process.env.RUNBOOK_INVENTORY;
+    let lab: Lab | undefined;
     if (!inventoryPath) {
       const labDir = path.join(dataDir, 'lab');
       if (fs.existsSync(path.join(labDir, 'lab.json'))) await Lab.attach(labDir).stop(); // a lab left by a killed run
       // stopOnExit off: the lab's own SIGINT handler would exit before the worker and server stop
-      const lab = await Lab.start({ dir: labDir, stopOnExit: false });
-      cleanups.unshift(() => lab.stop());
-      inventoryPath = lab.inventoryPath;
-      console.log(`lab up: ${lab.dir} (inventory ${inventoryPath})`);
+      const started = await Lab.start({ dir: labDir, stopOnExit: false });
+      lab = started;
+      cleanups.unshift(() => started.stop());
+      inventoryPath = started.inventoryPath;
+      console.log(`lab up: ${started.dir} (inventory ${inventoryPath})`);
     }
     const connection = await NativeConnection.connect({ address: server.address });
     const { worker, exec } = await createRunbookWorker({ inventoryPath, connection });
     cleanups.unshift(() => exec.close(), () => connection.close());
     console.log(`worker polling task queue "${TASK_QUEUE}". Start a rejoin from the Web UI (workflow type k3sRejoin,`);
     console.log(`input {"node": "k3s-vm-still-fawn"}) or: ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn`);
+    const key = lab ? lab.approverKey('alice') : '~/.ssh/id_ed25519';
+    if (lab) {
+      console.log(`The lab's approvers sign their decisions with these keys (allowed_signers: ${lab.allowedSignersPath}):`);
+      for (const name of APPROVERS) console.log(`  ${name.padEnd(6)} ${lab.approverKey(name)}`);
+    }
+    console.log(`Rehearse the signed way, as alice: start, follow, then approve each gate with her key:`);
+    console.log(`  ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn --key ${key}`);
+    console.log(`  ./bin/runbook watch k3s-rejoin-k3s-vm-still-fawn`);
+    console.log(`  ./bin/runbook approve k3s-rejoin-k3s-vm-still-fawn --step remove-stale-node --key ${key}`);
     console.log(`The whole plan (rejoin, soak, PBS, Frigate, LXC retirement), rehearsed with a 2-minute soak:`);
-    console.log(`  ./bin/runbook start recovery-program --node k3s-vm-still-fawn --input '{"soak": "2m", "checkEvery": "1m", "rehearsal": true}'`);
+    console.log(`  ./bin/runbook start recovery-program --node k3s-vm-still-fawn --key ${key} --input '{"soak": "2m", "checkEvery": "1m", "rehearsal": true}'`);
     if (interrupted) return;
     workerRunning = true;
     await worker.run(); // until SIGINT/SIGTERM

@@ -1,6 +1,6 @@
 // The `runbook` CLI: start a runbook, follow it, list what waits, and decide its gates.
 //   ./bin/runbook --help
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import os from 'node:os';
 import { RUNBOOK_NAME, RUNBOOK_TARGET } from './workflows/runbook/search-attributes';
@@ -9,11 +9,13 @@ import type { RunbookResult, RunbookStatus } from './workflows/runbook/types';
 import { TASK_QUEUE } from './shared/connection';
 import { ensureSearchAttributes } from './shared/search-attributes-setup';
 import { printPlan, printStatus } from './cli/print';
-import { CliError, EXIT, output, withClient } from './cli/context';
+import { CliError, EXIT, failureReason, output, withClient } from './cli/context';
 import { decide } from './cli/decide';
 import { listPending, printPending } from './cli/pending';
 import { watch } from './cli/watch';
 import { RUNBOOKS, defaultWorkflowId, runbookEntry, startInput } from './cli/runbooks';
+import { findSigningKey } from './cli/signing';
+import { SIGNATURE_NAMESPACE, startText } from './workflows/runbook/decision';
 
 const me = process.env.RUNBOOK_APPROVER ?? os.userInfo().username;
 
@@ -26,6 +28,7 @@ interface StartOptions {
   input?: string;
   id?: string;
   by: string;
+  key?: string;
   wait?: boolean;
 }
 
@@ -35,11 +38,29 @@ function seconds(v: string): number {
   return n;
 }
 
-async function startRunbook(client: Client, name: string, opts: StartOptions) {
+/**
+ * The start signed with --key or the agent's first key when there is one: startText of this
+ * namespace, workflow ID, runbook and pre-approvals. Pre-approvals need it; without a key the run
+ * starts unsigned (the workflow refuses pre-approvals then, and says so).
+ */
+async function signStart(namespace: string, workflowId: string, name: string, input: Record<string, unknown>, keyOption?: string): Promise<string | undefined> {
+  const found = findSigningKey(keyOption);
+  if (!('key' in found)) return undefined;
+  try {
+    const preApproved = Array.isArray(input.preApproved) ? (input.preApproved as string[]) : [];
+    return await found.key.sign(startText({ namespace, workflowId, runbook: name, preApproved }));
+  } finally {
+    found.key.dispose();
+  }
+}
+
+async function startRunbook(client: Client, namespace: string, name: string, opts: StartOptions) {
   const entry = runbookEntry(name);
   const request = { ...opts, dryRun: opts.dryRun ?? false };
-  const args = [startInput(name, request)];
+  const input = startInput(name, request);
   const workflowId = opts.id ?? defaultWorkflowId(name, request);
+  const startSignature = await signStart(namespace, workflowId, name, input, opts.key);
+  const args = [{ ...input, ...(startSignature ? { startSignature } : {}) }];
   const handle = await client.workflow.start(entry.workflowType, {
     taskQueue: TASK_QUEUE,
     workflowId,
@@ -64,6 +85,9 @@ export function buildCli(): Command {
       `
 Runbooks:
 ${Object.entries(RUNBOOKS).map(([name, r]) => `  ${name.padEnd(18)} ${r.about}`).join('\n')}
+Approvals: approve/reject/done/abort sign the decision with --key FILE or your ssh-agent's first key
+(ssh-keygen -Y sign); start signs the run's start the same way when a key is there (pre-approvals
+need it). An inventory with approvals.identity "names" takes --by <name> instead of a signature.
 Connection: @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, temporal.toml);
 default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
     );
@@ -76,15 +100,16 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
       .option('--input <json>', "more fields of the runbook's input, e.g. '{\"grace\": \"48h\"}'")
       .option('--gate-deadline <duration>', 'end the run safely if a gate waits longer, e.g. 4h')
       .option('--id <workflowId>', 'workflow ID (default: <runbook>[-<node>], so one target has one run at a time)')
-      .addOption(new Option('--by <name>', 'who asks for the run (recorded; never the only approver of a point of no return)').default(me));
+      .addOption(new Option('--by <name>', 'who asks for the run (recorded; never the only approver of a point of no return)').default(me))
+      .option('--key <file>', 'sign the start with this key (a private key, or a .pub whose key is in ssh-agent); default: ssh-agent\'s first key, if any. Pre-approvals need a signed start');
 
   startOptions(program.command('start').description('start a runbook run').argument('<runbook>', `the runbook: ${Object.keys(RUNBOOKS).join(', ')}`))
     .option('--dry-run', 'run every check, change nothing, return the plan', false)
     .option('--wait', 'wait for the run to end and print its result', false)
     .action(async (runbook: string, opts: StartOptions) => {
       runbookEntry(runbook);
-      await withClient(async (client) => {
-        const { workflowId, handle } = await startRunbook(client, runbook, opts);
+      await withClient(async (client, _connection, namespace) => {
+        const { workflowId, handle } = await startRunbook(client, namespace, runbook, opts);
         if (!opts.wait) return output(json(), { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
         const result = (await handle.result()) as RunbookResult;
         output(json(), result, `${result.outcome}: ${result.summary}`);
@@ -94,9 +119,9 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
   startOptions(program.command('plan').description('dry run: every check, nothing changed, then the ordered plan').argument('<runbook>', 'the runbook'))
     .action(async (runbook: string, opts: StartOptions) => {
       runbookEntry(runbook);
-      await withClient(async (client) => {
+      await withClient(async (client, _connection, namespace) => {
         const id = opts.id ?? `${defaultWorkflowId(runbook, { ...opts, dryRun: false })}-plan-${Date.now()}`;
-        const { handle } = await startRunbook(client, runbook, { ...opts, dryRun: true, id });
+        const { handle } = await startRunbook(client, namespace, runbook, { ...opts, dryRun: true, id });
         const result = (await handle.result()) as RunbookResult;
         output(json(), result, printPlan(result));
       });
@@ -157,14 +182,31 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
       .description(what)
       .argument('<workflowId>')
       .requiredOption('--step <id>', 'the step waiting for a decision (see `runbook status`)')
-      .addOption(new Option('--by <name>', 'who decides (must be on the inventory approvers list)').default(me))
+      .option('--key <file>', "sign with this key: a private key, or a .pub whose key is in ssh-agent (default: ssh-agent's first key)")
+      .addOption(new Option('--by <name>', 'approvals.identity "names" only: who decides (must be on the inventory approvers list)').default(me))
       .option('--digest <digest>', 'the plan digest you reviewed (default: the digest shown)')
       .option('--comment <text>', 'why')
-      .action(async (id: string, opts: { step: string; by: string; digest?: string; comment?: string }) => {
-        await decide(id, { step: opts.step, by: opts.by, decision, comment: opts.comment, digest: opts.digest }, json());
+      .addHelpText(
+        'after',
+        `
+The decision is signed (ssh-keygen -Y sign -n ${SIGNATURE_NAMESPACE}) over this run's namespace, workflow ID
+and run ID, the step, "${decision}" and the plan's full digest; the worker verifies it against the
+inventory's allowed_signers and your key's principal there is who decided. Without --key the first key
+ssh-agent offers (ssh-add -L) signs. An inventory with approvals.identity "names" takes --by instead.`,
+      )
+      .action(async (id: string, opts: { step: string; by: string; key?: string; digest?: string; comment?: string }) => {
+        await decide(id, { step: opts.step, by: opts.by, decision, key: opts.key, comment: opts.comment, digest: opts.digest }, json());
       });
   }
   return program;
+}
+
+/** The run ended because the workflow or the worker refused (bad input, not authorized), not a fault. */
+function refusedByRunbook(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && (e.type === 'NotAuthorized' || e.type === 'BadInput')) return true;
+  }
+  return false;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -180,7 +222,11 @@ export async function runCli(argv: string[]): Promise<number> {
       console.error(`not found: ${err.message}`);
       return EXIT.notFound;
     }
-    console.error(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof WorkflowFailedError && refusedByRunbook(err)) {
+      console.error(`refused: ${failureReason(err)}`);
+      return EXIT.refused;
+    }
+    console.error(`failed: ${failureReason(err)}`);
     return EXIT.failed;
   }
 }

@@ -1,18 +1,23 @@
 // Human-readable rendering of a run's status for the terminal.
 import type { RunbookResult, RunbookStatus } from '../workflows/runbook/types';
 
+/** How to decide a gate from the CLI: signed with a key, or by name in a names-mode inventory. */
+function decideHint(s: RunbookStatus, verb: string, id: string, step: string): string {
+  return `runbook ${verb} ${id} --step ${step} ${s.identity === 'signatures' ? '[--key <your key>]' : '--by <you>'}`;
+}
+
 export function printStatus(s: RunbookStatus): string {
-  const lines = [`${s.runbook} on ${s.target}${s.dryRun ? ' (dry run)' : ''}: ${s.state}`];
+  const lines = [`${s.runbook} on ${s.target}${s.dryRun ? ' (dry run)' : ''}: ${s.state}${s.startedBy ? `, started by ${s.startedBy}` : ''}`];
   for (const step of s.steps) {
     lines.push(`  ${step.state.padEnd(8)} ${step.id.padEnd(18)} ${step.title}`);
     for (const e of step.evidence.slice(-6)) lines.push(`             ${e}`);
-    if (step.decision) lines.push(`             ${step.decision.decision} by ${step.decision.by} at ${step.decision.at} (${step.decision.via})`);
+    if (step.decision) lines.push(`             ${step.decision.decision} by ${step.decision.by}${step.decision.key ? ` (${step.decision.key})` : ''} at ${step.decision.at} (${step.decision.via})`);
     if (step.error) lines.push(`             error: ${step.error}`);
   }
   for (const [id, p] of Object.entries(s.phases ?? {})) {
     const at = p.openGate ? `waits on ${p.openGate.step} (${p.openGate.kind})` : p.currentStep ? `at ${p.currentStep}` : '';
     lines.push(`  phase ${id}: ${p.workflowId} ${p.state} ${at}; done: ${p.done.join(', ') || 'nothing yet'}`);
-    if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    runbook ${p.openGate.kind === 'approval' ? 'approve' : 'done'} ${p.workflowId} --step ${p.openGate.step} --by <you>`);
+    if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    ${decideHint(s, p.openGate.kind === 'approval' ? 'approve' : 'done', p.workflowId, p.openGate.step)}`);
     if (p.timer) lines.push(`    next timer fires at ${p.timer.firesAt}: ${p.timer.purpose}`);
   }
   if (s.timer) lines.push(`  next timer: ${s.timer.step} fires at ${s.timer.firesAt}: ${s.timer.purpose}`);
@@ -25,7 +30,7 @@ export function printStatus(s: RunbookStatus): string {
     if (g.deadline) lines.push(`  deadline ${g.deadline}`);
     if (step?.plan) lines.push(`  plan ${step.plan.digest} on ${step.plan.target}:`, ...step.plan.commands.map((c) => `    ${c}`));
     const go = s.openGate.kind === 'approval' ? 'approve' : 'done';
-    lines.push(`  runbook ${go} <workflowId> --step ${s.openGate.step} --by <you>`);
+    lines.push(`  ${decideHint(s, go, s.run?.workflowId ?? '<workflowId>', s.openGate.step)}`);
   }
   return lines.join('\n');
 }

@@ -100,7 +100,7 @@ describe('runbook CLI', () => {
     assert.equal(reject.code, 0, reject.stderr);
     const decision = JSON.parse(reject.stdout);
     assert.equal(decision.decision, 'reject');
-    assert.match(decision.digest, /^[0-9a-f]{12}$/, 'the CLI names the digest it showed');
+    assert.match(decision.digest, /^[0-9a-f]{64}$/, 'the CLI names the full digest it showed');
     assert.equal((await runbook('pending')).stdout.trim(), 'no run is waiting for a decision');
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'rejected');
