@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { argvRecord, guestAgentLogs, type ArgvEntry } from './argv-record';
 import { allowedSignersPath, approverKeyPath, makeApproverKeys, type IdentityMode } from './approvers';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
@@ -44,6 +45,8 @@ export interface LabOptions {
   pinNodeFlags?: boolean;
   /** A node's own /etc/rancher/k3s/config.yaml, written before K3s is installed on it (`@@TOKEN@@` becomes the join token). */
   configYaml?: Record<string, string>;
+  /** More words on a node's install line (`sh -s - server … <these>`), so in its unit's ExecStart; `@@TOKEN@@` becomes the join token. */
+  serverArgs?: Record<string, string>;
   /** The inventory's approvals.identity: decisions signed with the approvers' lab keys, or names alone (default 'names'). */
   identity?: IdentityMode;
 }
@@ -182,7 +185,7 @@ export class Lab {
     // K3s on every VM, the cluster, then still-fawn's three weeks away.
     const first = vms.find((v) => v.host === FIRST_HOST)!;
     for (const [node, text] of Object.entries(opts.configYaml ?? {})) writeConfigYaml(dir, vms, node, text.replaceAll('@@TOKEN@@', l.token));
-    await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first, { pinNodeFlags: opts.pinNodeFlags })));
+    await Promise.all(vms.map((vm) => installK3s(dir, l, vm, first, { pinNodeFlags: opts.pinNodeFlags, extraArgs: opts.serverArgs?.[vm.node]?.replaceAll('@@TOKEN@@', l.token) })));
     await formCluster(dir, l);
     for (const node of opts.stoppedNodes ?? []) await stopK3s(dir, vms, node);
     if (opts.staleNode ?? true) {
@@ -195,6 +198,7 @@ export class Lab {
     seedFrigateDb(dir); // Phase 3: the LXC's Frigate indexes its recordings in /config/frigate.db
     writeInventory(dir, l, { identity: opts.identity ?? 'names', allowedSigners: allowedSignersPath(dir) });
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
+    for (const f of ['argv.log', 'sessions.log']) fs.writeFileSync(path.join(dir, f), ''); // lab/src/argv-record.ts
   }
 
   /** Everything in lab.json: hosts, VMs, addresses, pids. */
@@ -269,6 +273,16 @@ export class Lab {
       out.push({ name: rec.metadata.name, ready: up ? 'True' : 'Unknown' });
     }
     return out;
+  }
+
+  /** Every argv on the lab's hosts and VMs, unmasked (lab/src/argv-record.ts): what `ps` would have shown. */
+  argvRecord(): ArgvEntry[] {
+    return argvRecord(this.dir);
+  }
+
+  /** Each VM's qemu-guest-agent log (`guest-exec called: "…"` lines), keyed `<host>/<vmid>`. */
+  guestAgentLogs(): Record<string, string[]> {
+    return guestAgentLogs(this.dir);
   }
 
   audit(): AuditEntry[] {

@@ -37,9 +37,10 @@ async function inVmOk(labDir: string, vm: LabVm, cmd: string[], env: Record<stri
 }
 
 /** The same install line an operator runs, without starting the service yet. */
-export function installK3s(labDir: string, l: LabJson, vm: LabVm, first: LabVm, opts: { pinNodeFlags?: boolean } = {}): Promise<string> {
+export function installK3s(labDir: string, l: LabJson, vm: LabVm, first: LabVm, opts: { pinNodeFlags?: boolean; extraArgs?: string } = {}): Promise<string> {
   const pinned = opts.pinNodeFlags ? ` --node-name ${vm.node} --node-ip ${vm.address}` : '';
-  const args = (vm === first ? 'server --cluster-init --disable servicelb' : `server --server https://${first.address}:6443 --disable servicelb`) + pinned;
+  const extra = opts.extraArgs ? ` ${opts.extraArgs}` : ''; // words for sh, as an operator types them after `sh -s -`
+  const args = (vm === first ? 'server --cluster-init --disable servicelb' : `server --server https://${first.address}:6443 --disable servicelb`) + pinned + extra;
   const token = vm === first ? '' : `K3S_TOKEN='${l.token}' `;
   const line = `curl -sfL ${l.installScriptUrl} | INSTALL_K3S_SKIP_START=true INSTALL_K3S_VERSION=${K3S_VERSION} ${token}sh -s - ${args}`;
   return inVmOk(labDir, vm, ['bash', '-c', line]);

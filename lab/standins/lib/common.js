@@ -77,9 +77,21 @@ function mask(s) {
   return out;
 }
 
+/**
+ * The lab's `ps`: every stand-in's argv exactly as the process got it (unmasked), one JSON line in
+ * argv.log. On a real host any user reads it in /proc/<pid>/cmdline; tests assert no secret is ever there.
+ */
+function recordArgv(tool) {
+  const own = process.argv.slice(2);
+  const raw = path.basename(process.argv[1] || '') === 'audit.js' ? own.slice(1) : own;
+  const entry = { host: LAB_HOST || null, vmid: LAB_VM, tool, argv: raw };
+  fs.appendFileSync(path.join(LAB_DIR, 'argv.log'), JSON.stringify(entry) + '\n');
+}
+
 /** One JSON line per stand-in invocation (SPEC "Audit"). */
 function audit(tool, argv, change) {
   if (!LAB_DIR || process.env.LAB_NO_AUDIT === '1') return;
+  recordArgv(tool);
   const masked = argv.map(mask);
   const entry = {
     ts: new Date().toISOString(),

@@ -18,4 +18,6 @@ cd /root 2>/dev/null || cd /
 # fault lab.delaySessions(ms): every session starts that much later (tests widen "a step runs" windows)
 if [ -s "$LAB_DIR/faults/session-delay" ]; then sleep "$(cat "$LAB_DIR/faults/session-delay")"; fi
 if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec bash -l; fi
+# the lab's ps of the Proxmox host: the session's command becomes the argv of `bash -c` (any user reads it in /proc)
+printf '%s %s\n' "$LAB_HOST" "$(printf %s "$SSH_ORIGINAL_COMMAND" | base64 -w0)" >>"$LAB_DIR/sessions.log"
 exec bash -c "$SSH_ORIGINAL_COMMAND"
