@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Inventory, K3sNode } from '../inventory/schema';
+import { redact } from './exec/redact';
 import { describeTarget } from './exec/targets';
 import type { CommandResult, Executor, RunOptions, Target } from './exec/types';
 
@@ -42,23 +43,25 @@ export function activityRunOptions(extra: RunOptions = {}): RunOptions {
 }
 
 
-/** Runs a script and insists on exit 0; the error names the target and quotes stderr. */
+/** Runs a script and insists on exit 0; the error names the target and quotes stderr (secrets masked, see redact). */
 export async function runOk(deps: ActivityDeps, target: Target, script: string, extra: RunOptions = {}): Promise<CommandResult> {
   const res = await deps.exec.run(target, script, activityRunOptions(extra));
   if (res.exitCode !== 0) {
+    const secrets = extra.secrets ?? [];
     throw new Error(
-      `on ${describeTarget(target)}: \`${firstLine(script)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout)}`,
+      `on ${describeTarget(target)}: \`${firstLine(script, secrets)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 400, secrets)}`,
     );
   }
   return res;
 }
 
-export function tail(text: string, max = 400): string {
-  const t = text.trim();
+/** The end of a command's output for a message: secrets masked first, then clipped (a clip never halves a secret). */
+export function tail(text: string, max = 400, secrets: readonly string[] = []): string {
+  const t = redact(text, secrets).trim();
   return t.length > max ? `…${t.slice(-max)}` : t;
 }
 
-function firstLine(script: string): string {
-  const line = script.split('\n')[0] ?? '';
+function firstLine(script: string, secrets: readonly string[]): string {
+  const line = redact(script.split('\n')[0] ?? '', secrets);
   return line.length > 120 ? `${line.slice(0, 120)}…` : line;
 }

@@ -115,7 +115,7 @@ export function createExecutor(inventory: Inventory, opts: ExecutorOptions = {})
       const command = buildCommand(target, script, timeoutMs, options.stdin !== undefined);
       const limitMs = target.kind === 'vm' ? qmTimeoutSeconds(timeoutMs) * 1000 + (opts.qmGraceMs ?? 5000) : timeoutMs;
       const raw = await runRaw(target, command, limitMs, options);
-      if (target.kind === 'vm') return parseQmGuestExec(raw, { host: target.host, vmid: target.vmid });
+      if (target.kind === 'vm') return parseQmGuestExec(raw, { host: target.host, vmid: target.vmid, secrets: options.secrets });
       if (target.kind === 'lxc' && raw.exitCode !== 0 && /^container '\d+' not running!/m.test(raw.stderr)) {
         throw ApplicationFailure.retryable(`pct exec on ${target.host} (ct ${target.ctid}): ${raw.stderr.trim()}`, 'PctExecFailed');
       }

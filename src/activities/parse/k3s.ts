@@ -3,9 +3,11 @@
 // Source: k3s-io/k3s install.sh `quote`, `quote_indent`, `create_systemd_service_file` (the unit's ExecStart);
 // pkg/cli/cmds/agent.go and server.go (which flags describe one node).
 import { ApplicationFailure } from '@temporalio/common';
+import { redact } from '../exec/redact';
 
+// a unit's text may hold --token and other secrets: masked before it is clipped into the message
 function bad(what: string, text: string): never {
-  throw ApplicationFailure.nonRetryable(`unexpected ${what}: ${JSON.stringify(text.trim().slice(0, 200))}`, 'UnexpectedOutput');
+  throw ApplicationFailure.nonRetryable(`unexpected ${what}: ${JSON.stringify(redact(text).trim().slice(0, 200))}`, 'UnexpectedOutput');
 }
 
 /** `k3s --version` → `v1.32.5+k3s1` (first line is `k3s version v1.32.5+k3s1 (8e8f2a47)`). */
@@ -77,7 +79,7 @@ export function parseK3sUnitExecStart(unit: string): string[] {
 }
 
 // Flags that say how a server joined (or bootstrapped) the cluster, not how it is configured.
-const JOIN_FLAGS_WITH_VALUE = new Set(['--server', '-s', '--token', '-t', '--token-file', '--agent-token', '--agent-token-file', '--cluster-reset-restore-path']);
+const JOIN_FLAGS_WITH_VALUE = new Set(['--server', '-s', '--token-file', '--agent-token-file', '--cluster-reset-restore-path']);
 const JOIN_FLAGS_BOOL = new Set(['--cluster-init', '--cluster-reset']);
 // Flags that describe one node, not the cluster (k3s pkg/cli/cmds/agent.go: NodeNameFlag, NodeIPFlag `node-ip,i`,
 // NodeExternalIPFlag, NodeInternalDNSFlag, NodeExternalDNSFlag, NodeLabels, NodeTaints, BindAddressFlag,
@@ -89,8 +91,43 @@ const NODE_FLAGS_WITH_VALUE = new Set([
   '--vpn-auth', '--vpn-auth-file', '--config', '-c',
 ]);
 const NODE_FLAGS_BOOL = new Set(['--with-node-id']);
-// never carried anywhere: a VPN join key
-const SECRET_NODE_FLAGS = new Set(['--vpn-auth']);
+/**
+ * Flags whose value is a secret (server.go ServerToken `token,t`, `agent-token`, `etcd-s3-access-key`,
+ * `etcd-s3-secret-key`; `etcd-s3-session-token` of later releases; agent.go VPNAuth): never copied, never
+ * shown. `--datastore-endpoint` is a DSN that may hold a password: shown masked, copied only without one.
+ */
+export const SECRET_FLAGS = new Set(['--token', '-t', '--agent-token', '--etcd-s3-access-key', '--etcd-s3-secret-key', '--etcd-s3-session-token', '--vpn-auth']);
+// The cluster-wide flags a joining server is given, read from k3s pkg/cli/cmds/server.go ServerFlags (and the
+// agent.go flags it includes). Anything else is not copied and is named in the plan, its value masked.
+const COPIED_WITH_VALUE = new Set([
+  '--https-listen-port', '--advertise-port', '--tls-san', '--data-dir', '-d', '--cluster-cidr', '--service-cidr',
+  '--service-node-port-range', '--cluster-dns', '--cluster-domain', '--flannel-backend', '--egress-selector-mode',
+  '--servicelb-namespace', '--write-kubeconfig', '-o', '--write-kubeconfig-mode', '--write-kubeconfig-group',
+  '--helm-job-image', '--kube-apiserver-arg', '--etcd-arg', '--kube-controller-manager-arg', '--kube-scheduler-arg',
+  '--kube-cloud-controller-manager-arg', '--kube-controller-arg', '--kube-cloud-controller-arg', '--datastore-cafile',
+  '--datastore-certfile', '--datastore-keyfile', '--etcd-snapshot-name', '--etcd-snapshot-schedule-cron',
+  '--etcd-snapshot-retention', '--etcd-snapshot-dir', '--etcd-s3-endpoint', '--etcd-s3-endpoint-ca', '--etcd-s3-bucket',
+  '--etcd-s3-region', '--etcd-s3-folder', '--etcd-s3-timeout', '--default-local-storage-path', '--disable',
+  '--image-credential-provider-bin-dir', '--image-credential-provider-config', '--container-runtime-endpoint',
+  '--default-runtime', '--image-service-endpoint', '--pause-image', '--snapshotter', '--private-registry',
+  '--system-default-registry', '--airgap-extra-registry', '--resolv-conf', '--flannel-conf', '--flannel-cni-conf',
+  '--kubelet-arg', '--kube-proxy-arg', '--lb-server-port', '--v', '--vmodule', '--log', '-l',
+]);
+const COPIED_BOOL = new Set([
+  '--tls-san-security', '--flannel-ipv6-masq', '--flannel-external-ip', '--etcd-expose-metrics', '--etcd-disable-snapshots',
+  '--etcd-snapshot-compress', '--etcd-s3', '--etcd-s3-skip-ssl-verify', '--etcd-s3-insecure', '--disable-scheduler',
+  '--disable-cloud-controller', '--disable-kube-proxy', '--disable-network-policy', '--disable-helm-controller',
+  '--disable-apiserver', '--disable-controller-manager', '--disable-etcd', '--embedded-registry', '--docker',
+  '--disable-default-registry-endpoint', '--protect-kernel-defaults', '--secrets-encryption', '--enable-pprof',
+  '--rootless', '--prefer-bundled-bin', '--selinux', '--disable-agent', '--debug', '--alsologtostderr',
+]);
+const DATASTORE = '--datastore-endpoint';
+
+/** A datastore DSN with its password masked: `postgres://k3s:***@db:5432/k3s`, `mysql://u:***@tcp(h)/db`, `password=***`. */
+export function maskDatastoreEndpoint(dsn: string): string {
+  const userinfo = dsn.includes('://') ? /(\/\/[^:/@\s]*):[^@\s]+@/g : /^([^:/@\s]+):[^@\s]+@/; // URL, or mysql's `u:p@tcp(h)/db`
+  return dsn.replace(userinfo, '$1:***@').replace(/((?:^|[?&\s])password=)[^&\s]*/gi, '$1***');
+}
 
 export interface JoinFlags {
   /** Cluster-wide flags a joining server gets, in order, e.g. ['--disable', 'servicelb']. */
@@ -99,42 +136,54 @@ export interface JoinFlags {
   nodeSpecific: string[];
   /** Those node-specific flags with their values, as words (`--vpn-auth` left out): what the node itself runs with. */
   nodeArgs: string[];
+  /**
+   * What is not copied besides the node-specific flags, as shown to an approver: the join flags, secrets
+   * (`--etcd-s3-secret-key ***`), a datastore DSN with its password masked, flags not on the allowlist (values masked).
+   */
+  notCopied: string[];
 }
 
 /**
- * Splits a server's unit arguments: drops the `server` command, `--cluster-init`, `--server X`/`--server=X`,
- * every `--token*` (the token is read separately, never copied), `--cluster-reset*`, and the node-specific
- * flags; keeps the rest in order.
+ * Splits a server's unit arguments: the `server` command, `--cluster-init`, `--server`, every token, the
+ * secrets and the node-specific flags are left out; the allowlisted cluster-wide flags (server.go) are kept in
+ * order. Values of secret or unknown flags appear nowhere in the result.
  */
 export function splitJoinFlags(args: readonly string[]): JoinFlags {
   const keep: string[] = [];
   const nodeSpecific: string[] = [];
   const nodeArgs: string[] = [];
+  const notCopied: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (i === 0 && a === 'server') continue;
     const inline = a.startsWith('-') && a.includes('=');
     const flag = inline ? a.slice(0, a.indexOf('=')) : a;
-    const secret = flag.startsWith('--token') || flag.startsWith('--agent-token');
-    if (JOIN_FLAGS_BOOL.has(flag) || NODE_FLAGS_BOOL.has(flag)) {
-      if (NODE_FLAGS_BOOL.has(flag)) {
-        nodeSpecific.push(flag);
-        nodeArgs.push(a);
-      }
-      continue;
+    const known = JOIN_FLAGS_WITH_VALUE.has(flag) || NODE_FLAGS_WITH_VALUE.has(flag) || SECRET_FLAGS.has(flag) || COPIED_WITH_VALUE.has(flag) || flag === DATASTORE;
+    const bool = JOIN_FLAGS_BOOL.has(flag) || NODE_FLAGS_BOOL.has(flag) || COPIED_BOOL.has(flag);
+    // k3s server takes no positional arguments: after an unknown flag, a word that is not a flag is its value
+    const takesNext = !inline && (known || (!bool && i + 1 < args.length && !args[i + 1]!.startsWith('-')));
+    const value = inline ? a.slice(a.indexOf('=') + 1) : takesNext ? (args[i + 1] ?? '') : undefined;
+    const words = takesNext ? [a, ...(i + 1 < args.length ? [args[i + 1]!] : [])] : [a];
+    if (takesNext) i++;
+    const masked = value === undefined ? flag : inline ? `${flag}=***` : `${flag} ***`;
+    if (NODE_FLAGS_WITH_VALUE.has(flag) || NODE_FLAGS_BOOL.has(flag)) {
+      nodeSpecific.push(flag);
+      if (!SECRET_FLAGS.has(flag)) nodeArgs.push(...words);
+    } else if (JOIN_FLAGS_BOOL.has(flag) || JOIN_FLAGS_WITH_VALUE.has(flag)) {
+      notCopied.push(flag === '--server' || flag === '-s' || value === undefined ? flag : words.join(' '));
+    } else if (SECRET_FLAGS.has(flag)) {
+      notCopied.push(masked);
+    } else if (flag === DATASTORE) {
+      const shown = maskDatastoreEndpoint(value ?? '');
+      if (shown === value) keep.push(...words);
+      else notCopied.push(inline ? `${flag}=${shown}` : `${flag} ${shown}`);
+    } else if (COPIED_WITH_VALUE.has(flag) || COPIED_BOOL.has(flag)) {
+      keep.push(...words);
+    } else {
+      notCopied.push(masked);
     }
-    if (secret || JOIN_FLAGS_WITH_VALUE.has(flag) || NODE_FLAGS_WITH_VALUE.has(flag)) {
-      const words = inline ? [a] : [a, ...(i + 1 < args.length ? [args[i + 1]!] : [])];
-      if (!inline) i++; // the value is the next word
-      if (NODE_FLAGS_WITH_VALUE.has(flag)) {
-        nodeSpecific.push(flag);
-        if (!SECRET_NODE_FLAGS.has(flag)) nodeArgs.push(...words);
-      }
-      continue;
-    }
-    keep.push(a);
   }
-  return { keep, nodeSpecific, nodeArgs };
+  return { keep, nodeSpecific, nodeArgs, notCopied };
 }
 
 /** The cluster-wide flags of a server for another server to join with (see splitJoinFlags). */

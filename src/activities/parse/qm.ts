@@ -4,11 +4,14 @@
 // src/PVE/QemuServer/Agent.pm `qemu_exec_status` (decoded out-data, booleans as 0/1); QEMU qga GuestExecStatus.
 import { constants } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
+import { redact } from '../exec/redact.js';
 import type { CommandResult } from '../exec/types.js';
 
 export interface QmContext {
   host: string;
   vmid: number;
+  /** Masked in every message (before clipping): qm's stderr may quote the command or its input. */
+  secrets?: readonly string[];
 }
 
 /** What the ssh channel running qm returned. */
@@ -23,14 +26,18 @@ const SIGNAL_NAMES = new Map<number, string>(
   Object.entries(constants.signals).map(([name, num]) => [num, name]),
 );
 
-function clip(text: string, max = 300): string {
-  const t = text.trim();
-  return t.length > max ? `${t.slice(0, max)}…` : t;
+/** Secrets masked first, then clipped: a secret cut by the clip is never half shown. */
+function clipper(secrets: readonly string[]) {
+  return (text: string, max = 300): string => {
+    const t = redact(text, secrets).trim();
+    return t.length > max ? `${t.slice(0, max)}…` : t;
+  };
 }
 
 /** The guest command's result, or a thrown error that names the host and vmid. */
 export function parseQmGuestExec(raw: QmRawResult, ctx: QmContext): CommandResult {
   const where = `qm guest exec on ${ctx.host} (vmid ${ctx.vmid})`;
+  const clip = clipper(ctx.secrets ?? []);
   if (raw.exitCode !== 0) {
     // qm itself failed: VM not running, no agent, agent error. Often transient (VM booting), so retryable.
     const why = clip(raw.stderr) || clip(raw.stdout) || 'no output';
