@@ -59,6 +59,14 @@ void describe('lab', { timeout: 240_000 }, () => {
     assert.equal(inv.k3s.nodes['k3s-vm-still-fawn']!.vmid, 108);
     assert.equal(inv.k3s.nodes['k3s-vm-still-fawn']!.gpuPassthrough, true);
     for (const h of Object.values(inv.hosts)) assert.match(h.address, /^127\./);
+    // the approvers' keys: allowed_signers names each lab key by its approver, private halves 0600
+    assert.equal(inv.approvals.allowedSigners, lab.allowedSignersPath);
+    const signers = fs.readFileSync(lab.allowedSignersPath, 'utf8');
+    for (const name of inv.approvers) {
+      assert.equal(fs.statSync(lab.approverKey(name)).mode & 0o777, 0o600);
+      const [type, blob] = fs.readFileSync(`${lab.approverKey(name)}.pub`, 'utf8').split(' ');
+      assert.ok(signers.includes(`\n${name} ${type} ${blob}\n`), `${name} in ${lab.allowedSignersPath}`);
+    }
   });
 
   void test('start state: still-fawn stale, listed but unhealthy, activating, node Unknown', async () => {
