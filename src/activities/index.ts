@@ -1,4 +1,5 @@
 // Every activity the worker registers, bound to one inventory and one exec layer.
+import { guardedChanges } from './approvals/changes';
 import type { ActivityDeps } from './deps';
 import { etcdActivities } from './etcd';
 import { frigateActivities } from './frigate/activities';
@@ -10,7 +11,7 @@ import { proxmoxActivities } from './proxmox';
 import { runbookKitActivities } from './runbook-kit';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...inventoryActivities(deps),
     ...proxmoxActivities(deps),
     ...etcdActivities(deps),
@@ -20,8 +21,11 @@ export function createActivities(deps: ActivityDeps) {
     ...frigateActivities(deps),
     ...lxcActivities(deps),
   };
+  // every change activity verifies its own authorization and re-runs its preflight (approvals/guard.ts)
+  return { ...activities, ...guardedChanges(deps, activities) };
 }
 
 export type RunbookActivities = ReturnType<typeof createActivities>;
 export type { InstallFacts, RemoveFacts, UninstallFacts } from './k3s/activities';
 export type { NodeFacts } from './inventory';
+export type { ChangeInput } from './approvals/guard';
