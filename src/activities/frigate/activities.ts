@@ -69,7 +69,8 @@ export interface CutoverFacts {
 }
 
 const REC_PATH = /^recordings\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\.mp4$/;
-const CHUNK = 60_000; // base64 characters per write into the VM: well under one argument's 128 KiB limit
+// base64 characters per write into the VM, on stdin: under qm's 1 MiB input-data limit (qemu-server qm.pm `exec`)
+const CHUNK = 512 * 1024;
 const BATCH_BYTES = 8 * 1024 * 1024; // raw bytes per tar batch
 const PLAN_LIST_MAX = 20;
 
@@ -172,12 +173,16 @@ export function frigateActivities(deps: ActivityDeps) {
   /** The recent-recordings cutoff (unix seconds): Frigate's rows start at or after it. */
   const cutoffOf = (f: FrigateInventory) => Math.floor(Date.now() / 1000) - f.copy.recentHours * 3600;
 
-  /** Writes base64 text into a file in the node VM, in chunks that fit one command line. */
+  /**
+   * Writes base64 text into a file in the node VM, chunk by chunk on stdin (`qm guest exec --pass-stdin 1`):
+   * never in argv, where ps on the host and in the VM and the guest agent's log would show it (the config
+   * can hold camera and MQTT passwords).
+   */
   async function writeB64(file: string, b64: string): Promise<void> {
     const dir = file.slice(0, file.lastIndexOf('/')) || '/';
     await runOk(deps, vm(), `mkdir -p ${shellQuote(dir)} && : > ${shellQuote(file)}`);
     for (let i = 0; i < b64.length; i += CHUNK) {
-      await runOk(deps, vm(), `printf %s ${shellQuote(b64.slice(i, i + CHUNK))} >> ${shellQuote(file)}`);
+      await runOk(deps, vm(), `cat >> ${shellQuote(file)}`, { stdin: b64.slice(i, i + CHUNK) });
       heartbeat(`${file}: ${i + CHUNK} of ${b64.length}`);
     }
   }

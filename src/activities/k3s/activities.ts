@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityRunOptions, describeTarget, nodeRef, runOk, tail, type ActivityDeps } from '../deps';
 
 import { validMemberId, validVersion } from '../exec/quote';
+import { redact } from '../exec/redact';
 import { parseEndpointHealthJson } from '../parse/etcdctl';
 import type { Planned } from '../../workflows/runbook/types';
 import { planOf } from '../plan';
@@ -173,9 +174,9 @@ export function k3sActivities(deps: ActivityDeps) {
     async readClusterVersion({ healthyNode }: { healthyNode: string }) {
       const ref = nodeRef(inv, healthyNode);
       const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const { keep: serverFlags, nodeSpecific } = await joinFlags(healthyNode);
-      // how it joined and the values of its node-specific flags are not shown (--token, --vpn-auth carry secrets)
-      const args = ['server', ...serverFlags, ...nodeSpecific.map((f) => `${f} …`)];
+      const { keep: serverFlags, nodeSpecific, notCopied } = await joinFlags(healthyNode);
+      // how it joined, its secrets and the values of its node-specific flags are not shown (--token, --vpn-auth...)
+      const args = ['server', ...serverFlags, ...nodeSpecific.map((f) => `${f} …`), ...notCopied];
       checkVersionAndFlags(version, serverFlags);
       const nodes = await kubeNodes(healthyNode);
       const versions = [...new Set(nodes.map((n) => n.kubeletVersion).filter(Boolean))];
@@ -188,6 +189,7 @@ export function k3sActivities(deps: ActivityDeps) {
           `${healthyNode} runs: k3s ${args.join(' ')}`,
           `a joining server gets: ${serverFlags.join(' ') || '(no extra flags)'}`,
           ...(nodeSpecific.length ? [`not copied, ${healthyNode}'s own (node-specific): ${nodeSpecific.join(' ')}`] : []),
+          ...(notCopied.length ? [`not copied (join flags, secrets, not on the allowlist): ${notCopied.join(' ')}`] : []),
         ],
       };
     },
@@ -311,7 +313,7 @@ export function k3sActivities(deps: ActivityDeps) {
       const stale = nodeRef(inv, node);
       const ref = nodeRef(inv, healthyNode);
       const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const { keep, nodeSpecific } = await joinFlags(healthyNode);
+      const { keep, nodeSpecific, notCopied } = await joinFlags(healthyNode);
       const own = await ownNodeArgs(node);
       const serverFlags = [...keep, ...own];
       checkVersionAndFlags(version, serverFlags);
@@ -323,7 +325,7 @@ export function k3sActivities(deps: ActivityDeps) {
         [`# join token read from ${healthyNode}:${cmd.K3S_TOKEN_FILE}`, ...cmd.installPlanLines(p)],
         {
           node, healthyNode, version, serverFlags: serverFlags.join(' '), serverUrl: p.serverUrl, installScriptUrl: p.installScriptUrl,
-          notCopied: nodeSpecific.length ? `${healthyNode}'s own ${nodeSpecific.join(' ')}` : 'none',
+          notCopied: [...(nodeSpecific.length ? [`${healthyNode}'s own ${nodeSpecific.join(' ')}`] : []), ...notCopied].join('; ') || 'none',
           ownFlags: own.join(' ') || 'none',
           restored: kept.join(', ') || 'nothing kept',
         },
@@ -371,7 +373,7 @@ export function k3sActivities(deps: ActivityDeps) {
         const res = await deps.exec.run(stale.target, cmd.startInstallJob(installParams(f)), activityRunOptions({ stdin: `${token}\n`, secrets: [token] }));
         if (res.exitCode !== 0) {
           // nothing was started: a failed download or a changed config.yaml needs someone to look
-          throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} did not start (exit ${res.exitCode}): ${tail(redactAll(res.stderr || res.stdout, token))}`, 'InstallFailed');
+          throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} did not start (exit ${res.exitCode}): ${tail(res.stderr || res.stdout, 400, [token])}`, 'InstallFailed');
         }
         evidence.push(`${f.node}: ${res.stdout.trim()} (${cmd.installJobDir(f.jobKey)})`);
         job = await installJob(f.node, f.jobKey);
@@ -396,7 +398,7 @@ export function k3sActivities(deps: ActivityDeps) {
       if (job.rc !== 0) {
         throw ApplicationFailure.nonRetryable(`the K3s install on ${f.node} exited ${job.rc}: ${tail(job.log)}`, 'InstallFailed');
       }
-      evidence.push(`install.sh exited 0: ${lastLines(job.log, 3).join(' | ')}`);
+      evidence.push(`install.sh exited 0: ${lastLines(redact(job.log), 3).join(' | ')}`);
       // post-condition through a second path: etcd and the API as the healthy node sees them
       let joined = await readJoined(f.node, f.healthyNode);
       for (const until = Date.now() + 180_000; !joined.ok && Date.now() < until; joined = await readJoined(f.node, f.healthyNode)) {
@@ -438,6 +440,3 @@ function lastLines(text: string, n: number): string[] {
   return text.trim().split('\n').filter(Boolean).slice(-n);
 }
 
-function redactAll(text: string, secret: string): string {
-  return secret ? text.split(secret).join(cmd.TOKEN_MASK) : text;
-}
