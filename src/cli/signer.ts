@@ -48,6 +48,8 @@ export interface SignerOptions {
   origins: string[];
   host?: string;
   port?: number;
+  /** Each signature made and each refusal, one line (the UI shows only "Data encoding failed"). */
+  log?: (line: string) => void;
 }
 
 class Refused extends Error {}
@@ -94,19 +96,25 @@ async function openGateMismatch(client: Client, namespace: string, d: DecisionIn
 
 /** The codec the signer's endpoint runs: /encode signs (then encrypts), /decode only decrypts. */
 export class DecisionSigningCodec implements PayloadCodec {
-  constructor(private readonly opts: Pick<SignerOptions, 'client' | 'namespace' | 'keyFile' | 'codec'>) {}
+  constructor(private readonly opts: Pick<SignerOptions, 'client' | 'namespace' | 'keyFile' | 'codec' | 'log'>) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
-    const signed: Payload[] = [];
-    for (const p of payloads) {
-      const d = parseDecision(p);
-      const why = await openGateMismatch(this.opts.client, this.opts.namespace, d);
-      if (why) throw new Refused(`refused: ${why}`);
-      const text = decisionText({ namespace: d.namespace, workflowId: d.workflowId, runId: d.runId, step: d.step, decision: d.decision, digest: d.digest });
-      const signature = await signText(text, { keyFile: this.opts.keyFile });
-      signed.push({ metadata: p.metadata, data: Buffer.from(JSON.stringify({ ...d, signature })) });
+    try {
+      const signed: Payload[] = [];
+      for (const p of payloads) {
+        const d = parseDecision(p);
+        const why = await openGateMismatch(this.opts.client, this.opts.namespace, d);
+        if (why) throw new Refused(`refused: ${why}`);
+        const text = decisionText({ namespace: d.namespace, workflowId: d.workflowId, runId: d.runId, step: d.step, decision: d.decision, digest: d.digest });
+        const signature = await signText(text, { keyFile: this.opts.keyFile });
+        this.opts.log?.(`signed ${d.decision} of ${d.step} on ${d.workflowId} (run ${d.runId}, plan ${d.digest})`);
+        signed.push({ metadata: p.metadata, data: Buffer.from(JSON.stringify({ ...d, signature })) });
+      }
+      return this.opts.codec ? await this.opts.codec.encode(signed) : signed;
+    } catch (err) {
+      this.opts.log?.((err as Error).message);
+      throw err;
     }
-    return this.opts.codec ? this.opts.codec.encode(signed) : signed;
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
@@ -125,7 +133,8 @@ export async function runSigner(opts: { key?: string; port: number; origins: str
   const key = requireSigningKey(opts.key);
   try {
     await withClient(async (client, _connection, namespace) => {
-      const server = await startSigner({ client, namespace, keyFile: key.keyFile, codec: codecFromEnv(), origins: opts.origins, port: opts.port });
+      const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+      const server = await startSigner({ client, namespace, keyFile: key.keyFile, codec: codecFromEnv(), origins: opts.origins, port: opts.port, log });
       console.log(`signer: ${server.url}, signing with ${key.source}, for decisions on namespace ${namespace}`);
       console.log(`  Web UI (${opts.origins.join(', ')}): Data Encoder → ${server.url}, then Send a Signal with the gate's JSON`);
       await new Promise<void>((resolve) => {

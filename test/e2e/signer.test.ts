@@ -49,6 +49,7 @@ describe('runbook signer: the Web UI signs a decision through its codec endpoint
   const stops: (() => Promise<unknown>)[] = [];
   const savedSock = process.env.SSH_AUTH_SOCK;
   const taskQueue = uniqueId('signer');
+  const logged: string[] = [];
 
   const decision = (over: Record<string, unknown> = {}) => ({
     step: 'destroy-ct', decision: 'approve', workflowId: run.workflowId, runId: run.firstExecutionRunId, namespace: 'default', digest: DIGEST, ...over,
@@ -109,7 +110,7 @@ describe('runbook signer: the Web UI signs a decision through its codec endpoint
     });
     run = await env.client.workflow.start('openGateFixture', { taskQueue, workflowId: uniqueId('signer-run'), args: [{ gate: gate('destroy-ct') }] });
     stops.push(() => run.signal(finishSignal).catch(() => undefined));
-    signer = await startSigner({ client: env.client, namespace: 'default', keyFile: path.join(dir, 'alice.pub'), origins: [UI], port: 0 });
+    signer = await startSigner({ client: env.client, namespace: 'default', keyFile: path.join(dir, 'alice.pub'), origins: [UI], port: 0, log: (l) => void logged.push(l) });
     stops.push(() => signer.close());
   });
   after(async () => {
@@ -127,6 +128,7 @@ describe('runbook signer: the Web UI signs a decision through its codec endpoint
     assert.deepEqual({ ...signed, signature: undefined }, { ...decision(), comment: 'plan reviewed', signature: undefined });
     const text = decisionText({ namespace: 'default', workflowId: run.workflowId, runId: run.firstExecutionRunId, step: 'destroy-ct', decision: 'approve', digest: DIGEST });
     assert.ok(verifies(text, String(signed.signature)), 'a good signature by alice over decisionText()');
+    assert.match(logged.at(-1) ?? '', /^signed approve of destroy-ct on signer-run-/);
     // bound to its fields: the same signature does not verify for a reject, another step or digest
     assert.ok(!verifies(text.replace('"approve"', '"reject"'), String(signed.signature)));
     assert.ok(!verifies(text.replace(DIGEST, 'cd'.repeat(32)), String(signed.signature)));
@@ -160,6 +162,7 @@ describe('runbook signer: the Web UI signs a decision through its codec endpoint
       const error = await refusal(await encode([jsonPayload(input)]));
       assert.match(error, why, JSON.stringify(input));
       assert.match(error, /^refused: /);
+      assert.equal(logged.at(-1), error, 'the operator sees why on the signer\'s console (the UI says only "Data encoding failed")');
     }
     // one bad payload in a batch refuses the whole request: nothing signed comes back
     const mixed = await encode([jsonPayload(decision()), jsonPayload(decision({ step: 'stop-ct' }))]);
