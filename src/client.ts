@@ -15,6 +15,7 @@ import { listPending, printPending } from './cli/pending';
 import { watch } from './cli/watch';
 import { RUNBOOKS, defaultWorkflowId, runbookEntry, startInput } from './cli/runbooks';
 import { findSigningKey } from './cli/signing';
+import { runSigner } from './cli/signer';
 import { SIGNATURE_NAMESPACE, startText } from './workflows/runbook/decision';
 
 const me = process.env.RUNBOOK_APPROVER ?? os.userInfo().username;
@@ -169,6 +170,24 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
         const added = await ensureSearchAttributes(connection, namespace);
         output(json(), { namespace, added }, added.length ? `registered on ${namespace}: ${added.join(', ')}` : `${namespace}: already set up`);
       });
+    });
+
+  program
+    .command('signer')
+    .description("a codec endpoint for the Web UI that signs the open gate's decision you paste into Send a Signal")
+    .option('--key <file>', "sign with this key: a private key, or a .pub whose key is in ssh-agent (default: ssh-agent's first key)")
+    .option('--port <port>', 'loopback port to listen on', (v) => String(seconds(v)), '8889')
+    .option('--origin <url...>', "the Web UI's origin(s)", ['http://localhost:8233', 'http://127.0.0.1:8233'])
+    .addHelpText(
+      'after',
+      `
+Listens on 127.0.0.1 only. Set the Web UI's Data Encoder (per browser) to its URL: the UI then sends a
+signal's input to <url>/encode first, and the signer adds "signature" to a decision of the gate open on
+that run now (it asks the run's status itself) and refuses anything else. It holds no key: ssh-keygen
+signs with --key or your ssh-agent. With RUNBOOK_CODEC_KEY(_FILE) set it also encrypts and decodes.`,
+    )
+    .action(async (opts: { key?: string; port: string; origin: string[] }) => {
+      await runSigner({ key: opts.key, port: Number(opts.port), origins: opts.origin });
     });
 
   for (const [name, decision, what] of [
