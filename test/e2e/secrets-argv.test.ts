@@ -10,7 +10,8 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { workerLogs } from '../helpers/secrets';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
-import { approveSignal, rejectSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { send } from '../helpers/decide';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -24,7 +25,8 @@ const SERVER_ARGS =
 describe('rejoin: no secret in any argv, history, log or error', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack({ serverArgs: Object.fromEntries(HEALTHY.map((n) => [n, SERVER_ARGS])) });
+    // approvals by name (this file is about secrets; signed decisions have their own tests)
+    s = await startStack({ identity: 'names', serverArgs: Object.fromEntries(HEALTHY.map((n) => [n, SERVER_ARGS])) });
     const unit = s.lab.vmFile(HEALTHY[0]!, '/etc/systemd/system/k3s.service')!;
     assert.ok(unit.includes(S3_SECRET_KEY) && unit.includes(s.lab.token), 'the healthy servers run with the secrets in their units');
   });
@@ -47,7 +49,7 @@ describe('rejoin: no secret in any argv, history, log or error', () => {
     const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 120 });
     for (const [step, by] of [['remove-stale-node', 'alice'], ['uninstall-k3s', 'bob'], ['install-k3s', 'carol']] as const) {
       await waitForStatus(h, gateOpen(step), 180_000);
-      await h.signal(approveSignal, { step, by });
+      await send(s.lab, h, 'approve', { step, by });
     }
     const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
     const status = await h.query(statusQuery);
@@ -85,11 +87,11 @@ describe('rejoin: no secret in any argv, history, log or error', () => {
   it("Phase 3's copy: the config, recordings and database reach the node VM on stdin, never in an argv", async () => {
     const h = await s.start('frigateMigration', {}, 'Move Frigate into K3s');
     await waitForStatus(h, gateOpen('label-node'), 180_000);
-    await h.signal(approveSignal, { step: 'label-node', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'label-node', by: 'alice' });
     await waitForStatus(h, gateOpen('copy-frigate-data'), 180_000);
-    await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
+    await send(s.lab, h, 'approve', { step: 'copy-frigate-data', by: 'bob' });
     await waitForStatus(h, gateOpen('deploy-frigate'), 300_000);
-    await h.signal(rejectSignal, { step: 'deploy-frigate', by: 'bob', comment: 'the copy is what this test is about' });
+    await send(s.lab, h, 'reject', { step: 'deploy-frigate', by: 'bob', comment: 'the copy is what this test is about' });
     assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
 
     const config = s.lab.frigate.k3sFile('config/config.yml');
