@@ -25,8 +25,7 @@ const SERVER_ARGS =
 describe('rejoin: no secret in any argv, history, log or error', () => {
   let s: Stack;
   before(async () => {
-    // approvals by name (this file is about secrets; signed decisions have their own tests)
-    s = await startStack({ identity: 'names', serverArgs: Object.fromEntries(HEALTHY.map((n) => [n, SERVER_ARGS])) });
+    s = await startStack({ serverArgs: Object.fromEntries(HEALTHY.map((n) => [n, SERVER_ARGS])) });
     const unit = s.lab.vmFile(HEALTHY[0]!, '/etc/systemd/system/k3s.service')!;
     assert.ok(unit.includes(S3_SECRET_KEY) && unit.includes(s.lab.token), 'the healthy servers run with the secrets in their units');
   });
