@@ -43,6 +43,14 @@ describe('redact', () => {
     assert.match(out, /postgres:\/\/k3s:\*\*\*@db:5432/);
   });
 
+  it("masks a secret key of a K3s config.yaml (the flag's name without dashes), whatever its value", () => {
+    const yaml = `node-label:\n  - gpu=rx580\ntoken: plainPassw0rdToken\netcd-s3-secret-key: "S3SECRETs3secret"\nwrite-kubeconfig-mode: "0600"\n`;
+    const out = redact(yaml);
+    for (const s of ['plainPassw0rdToken', 'S3SECRETs3secret']) assert.ok(!out.includes(s), `${s} in ${out}`);
+    assert.match(out, /write-kubeconfig-mode: "0600"/);
+    assert.equal(redact('failed to validate token: token CA hash does not match'), 'failed to validate token: token CA hash does not match');
+  });
+
   it('redactError keeps an error without secrets as it was, and masks a message that has one', () => {
     const plain = new Error('nothing here');
     assert.equal(redactError(plain), plain);

@@ -11,6 +11,8 @@ const K3S_TOKEN = /K10[0-9a-f]{64}::[^\s:'"]+:[^\s'"]+/g;
 // `'--flag' \` + newline + tab + `'v' \` (k3s install.sh quote_indent).
 const SECRET_FLAG_VALUE =
   /(['"]?--(?:token|agent-token|etcd-s3-access-key|etcd-s3-secret-key|etcd-s3-session-token|vpn-auth)['"]?(?:=|[ \t\\\r\n]+))(['"]?)(?!-)[^\s'"]+/g;
+// The same keys in a K3s config.yaml (pkg/configfilearg: keys are the flag names without dashes), at a line's start.
+const SECRET_YAML_VALUE = /^([ \t]*(?:token|agent-token|etcd-s3-access-key|etcd-s3-secret-key|etcd-s3-session-token|vpn-auth)[ \t]*:[ \t]*)(['"]?)(?![\s'"])[^\s'"]+/gm;
 // Credentials in a URL or DSN (`postgres://k3s:<pw>@db`), and K3S_TOKEN=… in an environment dump.
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s'"]*):[^@\s'"]+@/gi;
 const TOKEN_ENV = /\b(K3S_(?:AGENT_)?TOKEN=)(['"]?)[^\s'"]+/g;
@@ -46,6 +48,7 @@ export function redact(message: string, secrets: readonly (string | undefined)[]
   return out
     .replace(K3S_TOKEN, MASK)
     .replace(SECRET_FLAG_VALUE, `$1$2${MASK}`)
+    .replace(SECRET_YAML_VALUE, `$1$2${MASK}`)
     .replace(URL_PASSWORD, `$1:${MASK}@`)
     .replace(TOKEN_ENV, `$1$2${MASK}`);
 }
