@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { argvRecord, guestAgentLogs, type ArgvEntry } from './argv-record';
+import { parse as parseYaml } from 'yaml';
 import { allowedSignersPath, approverKeyPath, makeApproverKeys, type IdentityMode } from './approvers';
 import * as etcd from './etcd';
 import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
@@ -47,7 +48,7 @@ export interface LabOptions {
   configYaml?: Record<string, string>;
   /** More words on a node's install line (`sh -s - server … <these>`), so in its unit's ExecStart; `@@TOKEN@@` becomes the join token. */
   serverArgs?: Record<string, string>;
-  /** The inventory's approvals.identity: decisions signed with the approvers' lab keys, or names alone (default 'names'). */
+  /** The inventory's approvals.identity: decisions signed with the approvers' lab keys, or names alone (default 'signatures'). */
   identity?: IdentityMode;
 }
 
@@ -196,7 +197,7 @@ export class Lab {
     await setupFrigate(dir, l);
     await setupLxc(dir, l);
     seedFrigateDb(dir); // Phase 3: the LXC's Frigate indexes its recordings in /config/frigate.db
-    writeInventory(dir, l, { identity: opts.identity ?? 'names', allowedSigners: allowedSignersPath(dir) });
+    writeInventory(dir, l, { identity: opts.identity ?? 'signatures', allowedSigners: allowedSignersPath(dir) });
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
     for (const f of ['argv.log', 'sessions.log']) fs.writeFileSync(path.join(dir, f), ''); // lab/src/argv-record.ts
   }
@@ -223,6 +224,11 @@ export class Lab {
   /** The private key (0600; `.pub` beside it) an approver of the lab signs decisions with: alice, bob, carol. */
   approverKey(name: string): string {
     return approverKeyPath(this.dir, name);
+  }
+  /** The inventory's approvals.identity: 'signatures' (decisions signed with approverKey) or 'names'. */
+  get identity(): IdentityMode {
+    const inv = parseYaml(fs.readFileSync(this.inventoryPath, 'utf8')) as { approvals?: { identity?: IdentityMode } };
+    return inv.approvals?.identity ?? 'signatures';
   }
   /** The OpenSSH allowed_signers file naming every approver's key (the inventory's approvals.allowedSigners). */
   get allowedSignersPath(): string {

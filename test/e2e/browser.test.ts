@@ -12,7 +12,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack';
 import { gateOpen, uniqueId, waitForStatus } from '../helpers/temporal';
-import { rejectSignal } from '../../src/workflows/runbook/messages';
+import { send } from '../helpers/decide';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -194,7 +194,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
       await shot('current-details-gate-uninstall-k3s', { details: true });
 
       // 6. End the run through the client; the UI shows it finished
-      await handle.signal(rejectSignal, { step: 'uninstall-k3s', by: 'alice', comment: 'browser test: stop here' });
+      await send(stack.lab, handle, 'reject', { step: 'uninstall-k3s', by: 'alice', comment: 'browser test: stop here' });
       const result = (await handle.result()) as RunbookResult;
       assert.equal(result.outcome, 'rejected', result.summary);
       await page.reload();

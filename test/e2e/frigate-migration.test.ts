@@ -8,7 +8,8 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
-import { approveSignal, decideUpdate, statusQuery } from '../../src/workflows/runbook/messages';
+import { send, decide } from '../helpers/decide';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -73,11 +74,11 @@ describe('frigate migration on the lab', () => {
     s.lab.frigate.setStats({ cameraFps: { driveway: 0 } });
     const h = await start();
     await waitForStatus(h, gateOpen('label-node'), 120_000);
-    await h.signal(approveSignal, { step: 'label-node', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'label-node', by: 'alice' });
     await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'copy-frigate-data', by: 'bob', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'copy-frigate-data', by: 'bob' });
     await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
-    await h.signal(approveSignal, { step: 'deploy-frigate', by: 'carol' });
+    await send(s.lab, h, 'approve', { step: 'deploy-frigate', by: 'carol' });
     await failsAt(h, 'verify-api', /camera driveway at 0 fps/);
     assert.equal(frigateUnit(), 'active', "the LXC's Frigate keeps running");
     assert.ok(!s.lab.audit().some((e) => e.tool === 'systemctl' && (e.argv.includes('stop') || e.argv.includes('disable'))), 'no systemctl stop or disable ran');
@@ -90,14 +91,14 @@ describe('frigate migration on the lab', () => {
     assert.ok(listedBefore.length > 0 && !listedBefore.some((r) => r.id === rec.id));
     const h = await start();
     await waitForStatus(h, gateOpen('label-node'), 120_000);
-    await h.signal(approveSignal, { step: 'label-node', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'label-node', by: 'alice' });
     await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
     const facts = JSON.stringify((await h.query(statusQuery)).steps.find((x) => x.id === 'copy-frigate-data')!.plan!.facts);
     assert.match(facts, /1 to copy/);
     assert.match(facts, /1 rows to merge/);
-    await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
+    await send(s.lab, h, 'approve', { step: 'copy-frigate-data', by: 'bob' });
     await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
-    await h.signal(approveSignal, { step: 'deploy-frigate', by: 'carol' });
+    await send(s.lab, h, 'approve', { step: 'deploy-frigate', by: 'carol' });
     await failsAt(h, 'verify-api', /camera driveway at 0 fps/); // still unhealthy: the cutover waits
     const listed = (JSON.parse((await s.lab.frigate.api('/api/driveway/recordings?after=0&before=9999999999')).body) as Array<{ id: string }>).map((r) => r.id);
     assert.ok(listed.includes(rec.id), 'the new segment is listed by the new Frigate');
@@ -112,19 +113,19 @@ describe('frigate migration on the lab', () => {
     await waitForStatus(h, gateOpen('label-node'), 120_000);
     let st = await h.query(statusQuery);
     assert.match(st.steps.find((x) => x.id === 'label-node')!.plan!.commands.join('\n'), /already has homelab\/frigate=true/);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'label-node', by: 'bob', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'label-node', by: 'bob' });
     await waitForStatus(h, gateOpen('copy-frigate-data'), 120_000);
     st = await h.query(statusQuery);
     assert.match(JSON.stringify(st.steps.find((x) => x.id === 'copy-frigate-data')!.plan!.facts), /0 to copy/);
-    await h.signal(approveSignal, { step: 'copy-frigate-data', by: 'bob' });
+    await send(s.lab, h, 'approve', { step: 'copy-frigate-data', by: 'bob' });
     await waitForStatus(h, gateOpen('deploy-frigate'), 120_000);
     st = await h.query(statusQuery);
     // the API server stores the Deployment with its defaults (progressDeadlineSeconds, schedulerName, ...): still as applied
     assert.match(JSON.stringify(st.steps.find((x) => x.id === 'deploy-frigate')!.plan!.facts), /frigate\/frigate \(none\)/);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'deploy-frigate', by: 'carol', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'deploy-frigate', by: 'carol' });
     await waitForStatus(h, gateOpen('cutover'), 120_000);
     assert.equal(frigateUnit(), 'active', 'the LXC Frigate runs until the cutover is approved');
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'cutover', by: 'carol', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'cutover', by: 'carol' });
     const result = (await h.result()) as RunbookResult;
     await recordHistory('frigate-migration-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { approveSignal, decideUpdate } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { startStack, type Stack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { createCt } from '../../lab/src/lxc';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
+import { send, decide } from '../helpers/decide';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 
 const HOST = 'fun-bedbug';
@@ -39,7 +39,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
       if (st.openGate!.step === next) return asked;
       asked++;
       assert.match(st.openGate!.instructions, /failed/);
-      await h.signal(approveSignal, { step: 'frigate-healthy', by: 'alice', comment: 'rehearsal: Frigate in K3s is not deployed' });
+      await send(s.lab, h, 'approve', { step: 'frigate-healthy', by: 'alice', comment: 'rehearsal: Frigate in K3s is not deployed' });
       await waitForStatus(h, (x) => x.openGate?.step !== 'frigate-healthy' || (x.steps.find((p) => p.id === 'frigate-healthy')?.evidence.length ?? 0) > asked * 2);
     }
   }
@@ -55,7 +55,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
       const st = await waitForStatus(h, (x) => x.state !== 'running' || x.openGate !== undefined, 120_000).catch(() => undefined);
       if (st?.openGate) {
         onGate?.(st.openGate.step);
-        await h.executeUpdate(decideUpdate, { args: [{ step: st.openGate.step, by: 'carol', decision: 'approve', comment: 'rehearsal' }] }).catch(() => undefined);
+        await decide(s.lab, h, 'approve', { step: st.openGate.step, by: 'carol', comment: 'rehearsal' }).catch(() => undefined);
       }
       await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
     }
@@ -86,7 +86,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     const h = await s.start('lxcRetirement', { ...REHEARSAL, requestedBy: 'dave' });
     const st = await waitForStatus(h, gateOpen('frigate-healthy'), 60_000);
     assert.match(st.openGate!.instructions, /failed.*NOT|NOT.*failed|failed/s);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'frigate-healthy', by: 'bob', decision: 'reject', comment: 'Frigate in K3s is down' }] });
+    await decide(s.lab, h, 'reject', { step: 'frigate-healthy', by: 'bob', comment: 'Frigate in K3s is down' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'rejected', result.summary);
     assert.deepEqual(changes(), [], 'no vzdump, no stop, no destroy');
@@ -140,20 +140,20 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     assert.ok(asked >= 1, 'an unhealthy check paused the run and asked');
     assert.equal(count('vzdump', undefined, earlier), 0, 'nothing is backed up before the soak is over');
 
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'backup', by: 'bob', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'backup', by: 'bob' });
     await waitForStatus(h, gateOpen('stop-ct'), 60_000);
     const newArchives = ctArchives().filter((a) => !before.includes(a));
     assert.equal(newArchives.length, 1, 'one new archive of CT 113 in the datastore');
     assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running', 'the CT runs until the stop is approved');
 
-    await h.signal(approveSignal, { step: 'stop-ct', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'stop-ct', by: 'alice' });
     const grace = await waitForStatus(h, (x) => x.timer?.step === 'grace' || x.openGate?.step === 'destroy-ct', 60_000);
     if (grace.timer) assert.match(grace.timer.purpose, /pct start 113/);
     assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'stopped');
 
     await waitForStatus(h, gateOpen('destroy-ct'), 60_000);
     assert.ok(s.lab.lxc.exists(CT), 'nothing is destroyed before its approval');
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'destroy-ct', by: 'carol', decision: 'approve', comment: 'backup checked' }] });
+    await decide(s.lab, h, 'approve', { step: 'destroy-ct', by: 'carol', comment: 'backup checked' });
     const result = (await h.result()) as RunbookResult;
     await recordHistory('lxc-retirement-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
-import { approveSignal, doneSignal } from '../../src/workflows/runbook/messages';
+import { send } from '../helpers/decide';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_DATASTORE, PBS_DISK, PBS_FROM, PBS_STORAGE, PBS_TO, type PbsJobKind } from '../../lab/src/pbs';
 
@@ -99,16 +99,16 @@ describe('pbs migration keeps what the real tools would delete', () => {
 
     const h = await s.start('pbsMigration', { requestedBy: 'dave' });
     await waitForStatus(h, gateOpen('release-datastore'), 120_000);
-    await h.signal(approveSignal, { step: 'release-datastore', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'release-datastore', by: 'alice' });
     await waitForStatus(h, gateOpen('move-disk'), 120_000);
     s.lab.pbs.moveDisk(PBS_DISK, PBS_TO);
-    await h.signal(doneSignal, { step: 'move-disk', by: 'bob' });
+    await send(s.lab, h, 'done', { step: 'move-disk', by: 'bob' });
     const st: RunbookStatus = await waitForStatus(h, (x) => x.openGate?.step === 'register-datastore' || x.steps.some((step) => step.state === 'failed'), 120_000);
     assert.equal(st.openGate?.step, 'register-datastore', JSON.stringify(st.steps.filter((x) => x.state === 'failed')));
-    await h.signal(approveSignal, { step: 'register-datastore', by: 'carol' });
+    await send(s.lab, h, 'approve', { step: 'register-datastore', by: 'carol' });
     const st2 = await waitForStatus(h, (x) => x.openGate?.step === 'remove-old-datastore' || x.steps.some((step) => step.state === 'failed'), 120_000);
     assert.equal(st2.openGate?.step, 'remove-old-datastore', JSON.stringify(st2.steps.filter((x) => x.state === 'failed')));
-    await h.signal(approveSignal, { step: 'remove-old-datastore', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'remove-old-datastore', by: 'alice' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'completed', result.summary);
 

@@ -8,7 +8,7 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
-import { approveSignal, decideUpdate, doneSignal } from '../../src/workflows/runbook/messages';
+import { send, decide } from '../helpers/decide';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { PBS_DATASTORE, PBS_DATASTORE_PATH, PBS_DISK, PBS_STORAGE } from '../../lab/src/pbs';
 
@@ -78,25 +78,25 @@ describe('pbs migration on the lab', () => {
     const h = await s.start('pbsMigration', { requestedBy: 'dave' });
 
     await waitForStatus(h, gateOpen('release-datastore'), 120_000);
-    await h.signal(approveSignal, { step: 'release-datastore', by: 'alice', comment: 'from the UI' });
+    await send(s.lab, h, 'approve', { step: 'release-datastore', by: 'alice', comment: 'from the UI' });
     await waitForStatus(h, gateOpen('move-disk'), 120_000);
     assert.equal(s.lab.pbs.disk().pool?.importedOn, null, 'the pool is exported before the operator is asked');
     assert.ok(s.lab.pbs.backupJobs().find((j) => j.storage === PBS_STORAGE && !j.enabled), 'the job is disabled');
 
     // `done` too early: still-fawn has no such disk, so the step asks again
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'move-disk', by: 'bob', decision: 'done' }] });
+    await decide(s.lab, h, 'done', { step: 'move-disk', by: 'bob' });
     await waitForStatus(
       h,
       (x) => x.openGate?.step === 'move-disk' && (x.steps.find((st) => st.id === 'detect-disk')?.evidence.some((e) => /no disk with serial/.test(e)) ?? false),
       120_000,
     );
     s.lab.pbs.moveDisk(PBS_DISK, 'still-fawn');
-    await h.signal(doneSignal, { step: 'move-disk', by: 'bob', comment: 'disk in bay 2' });
+    await send(s.lab, h, 'done', { step: 'move-disk', by: 'bob', comment: 'disk in bay 2' });
 
     await waitForStatus(h, gateOpen('register-datastore'), 120_000);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'register-datastore', by: 'carol', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'register-datastore', by: 'carol' });
     await waitForStatus(h, gateOpen('remove-old-datastore'), 120_000);
-    await h.signal(approveSignal, { step: 'remove-old-datastore', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'remove-old-datastore', by: 'alice' });
     const result = (await h.result()) as RunbookResult;
     await recordHistory('pbs-migration-complete', h);
     assert.equal(result.outcome, 'completed', result.summary);

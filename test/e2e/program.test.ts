@@ -9,7 +9,8 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { until } from '../helpers/temporal';
-import { approveSignal, decideUpdate, doneSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { send, decide } from '../helpers/decide';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_DISK, PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
 import { FRIGATE_LXC } from '../../lab/src/frigate';
@@ -47,11 +48,11 @@ describe('the recovery program on the lab', () => {
         if (gate.kind === 'manual') {
           assert.equal(gate.step, 'move-disk', `unexpected manual step ${gate.step}: ${gate.instructions}`);
           s.lab.pbs.moveDisk(PBS_DISK, PBS_TO);
-          await phase.signal(doneSignal, { step: gate.step, by });
+          await send(s.lab, phase, 'done', { step: gate.step, by });
         } else if (n % 2 === 0) {
-          await phase.signal(approveSignal, { step: gate.step, by, digest: gate.digest });
+          await send(s.lab, phase, 'approve', { step: gate.step, by, digest: gate.digest });
         } else {
-          await phase.executeUpdate(decideUpdate, { args: [{ step: gate.step, by, decision: 'approve', digest: gate.digest }] });
+          await decide(s.lab, phase, 'approve', { step: gate.step, by, digest: gate.digest });
         }
         decided.push(key);
       }
@@ -132,7 +133,7 @@ describe('cancelling the program on the lab', () => {
     const gate = await waitForPhaseGate(h, 'release-datastore');
     // the pool export will take 4 s: the program is cancelled while the approved change runs
     s.lab.hangOnce('zpool', 4_000, 'export');
-    await s.env.client.workflow.getHandle(phaseId).signal(approveSignal, { step: 'release-datastore', by: 'alice', digest: gate.digest });
+    await send(s.lab, s.env.client.workflow.getHandle(phaseId), 'approve', { step: 'release-datastore', by: 'alice', digest: gate.digest });
     await until(() => s.lab.audit().some((e) => e.tool === 'zpool' && e.argv[0] === 'export'), 60_000);
     await h.cancel();
     await assert.rejects(h.result(), /cancel/i);

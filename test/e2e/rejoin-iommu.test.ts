@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../helpers/stack';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
-import { rejectSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { recordHistory } from '../helpers/histories';
+import { send } from '../helpers/decide';
 
 describe('k3s rejoin with VT-d off on still-fawn', () => {
   let s: Stack;
@@ -37,7 +37,7 @@ describe('k3s rejoin with VT-d off on still-fawn', () => {
     assert.match(st.steps.find((x) => x.id === 'iommu')!.evidence.join('\n'), /24 IOMMU groups/);
     assert.equal(st.steps.find((x) => x.id === 'cluster-health')!.state, 'done');
 
-    await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'alice', comment: 'only testing VT-d' });
+    await send(s.lab, h, 'reject', { step: 'remove-stale-node', by: 'alice', comment: 'only testing VT-d' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'rejected');
     assert.deepEqual(s.lab.audit().filter((e) => e.change), []);

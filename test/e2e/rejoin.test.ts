@@ -6,7 +6,7 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
 import { recordHistory } from '../helpers/histories';
-import { approveSignal, decideUpdate, rejectSignal } from '../../src/workflows/runbook/messages';
+import { send, decide } from '../helpers/decide';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -50,10 +50,10 @@ describe('k3s rejoin on the lab', () => {
   it('a wrong-step signal and a rejection at the first gate leave the lab untouched', async () => {
     const h = await s.startRejoin({ node: NODE });
     await waitForStatus(h, gateOpen('remove-stale-node'), 120_000);
-    await h.signal(approveSignal, { step: 'install-k3s', by: 'alice' });
+    await send(s.lab, h, 'approve', { step: 'install-k3s', by: 'alice' });
     const st = await waitForStatus(h, (x) => x.ignored.length === 1);
     assert.equal(st.openGate?.step, 'remove-stale-node');
-    await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'bob', comment: 'rehearsal only' });
+    await send(s.lab, h, 'reject', { step: 'remove-stale-node', by: 'bob', comment: 'rehearsal only' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'rejected');
     assert.deepEqual(changes(), [], 'no change command ran');
@@ -64,11 +64,11 @@ describe('k3s rejoin on the lab', () => {
   it('rejoins still-fawn: approvals by signal and update, new etcd member, node Ready', async () => {
     const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 120 });
     await waitForStatus(h, gateOpen('remove-stale-node'), 120_000);
-    await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice', comment: 'from the UI' });
+    await send(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice', comment: 'from the UI' });
     await waitForStatus(h, gateOpen('uninstall-k3s'), 120_000);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'uninstall-k3s', by: 'bob', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'uninstall-k3s', by: 'bob' });
     await waitForStatus(h, gateOpen('install-k3s'), 120_000);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'install-k3s', by: 'carol', decision: 'approve' }] });
+    await decide(s.lab, h, 'approve', { step: 'install-k3s', by: 'carol' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'completed', result.summary);
 

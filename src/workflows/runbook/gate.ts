@@ -201,7 +201,10 @@ export class GateKeeper {
     const status = this.host.status;
     status.openGate = undefined;
     status.state = 'running';
+    // a gate's keys count at that gate only: the next gate starts from none
     this.decisions = [];
+    this.keys = [];
+    this.signatures = [];
     upsertSearchAttributes([{ key: RUNBOOK_WAITING_ON, value: null }]);
   }
 
