@@ -1,5 +1,7 @@
 # The runbook worker, for docker-compose.yml.
 FROM node:20-bookworm-slim
+# the worker verifies approvers' signatures with OpenSSH's own ssh-keygen -Y (src/activities/approvals/verify.ts)
+RUN apt-get update && apt-get install -y --no-install-recommends openssh-client && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund
