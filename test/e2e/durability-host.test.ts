@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Lab } from '../../lab/src';
-import { approveSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { DevServerProcess } from '../helpers/dev-server-process';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { send } from '../helpers/decide';
 import { uniqueId, until, waitForStatus } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -69,7 +70,7 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
     await worker();
     const t0 = Date.now();
     const h = await client.workflow.start('k3sRejoin', { taskQueue, workflowId: uniqueId('rejoin'), args: [{ node: NODE, readyTimeoutSeconds: 180 }] });
-    const approver = approveAll(client, h);
+    const approver = approveAll(client, lab, h);
     const reboots: string[] = [];
     const rebootWhenHeld = async (tool: string, host: string, why: string) => {
       await until(() => !fs.existsSync(path.join(lab.dir, 'faults', `hang-${tool}`)), 180_000);
@@ -165,7 +166,7 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
 });
 
 /** Approves every gate that opens, as alice, until stopped. */
-function approveAll(client: Client, h: WorkflowHandle): { stop(): void } {
+function approveAll(client: Client, lab: Lab, h: WorkflowHandle): { stop(): void } {
   let stopped = false;
   const seen = new Set<string>();
   void (async () => {
@@ -174,8 +175,9 @@ function approveAll(client: Client, h: WorkflowHandle): { stop(): void } {
         const s = await client.withDeadline(Date.now() + 3_000, () => h.query(statusQuery));
         const g = s.openGate;
         if (g?.kind === 'approval' && !seen.has(`${g.step}@${g.since}`)) {
+          // signed with alice's lab key; marked seen only once sent (a reboot may drop the call)
+          await client.withDeadline(Date.now() + 10_000, () => send(lab, h, 'approve', { step: g.step, by: 'alice', digest: g.digest }));
           seen.add(`${g.step}@${g.since}`);
-          await h.signal(approveSignal, { step: g.step, by: 'alice', digest: g.digest });
         }
         if (s.state !== 'running' && s.state !== 'waiting') return;
       } catch {

@@ -9,10 +9,10 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { Lab } from '../../lab/src';
-import { approveSignal } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { DevServerProcess } from '../helpers/dev-server-process';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { send } from '../helpers/decide';
 import { uniqueId, until, waitForStatus } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -60,14 +60,14 @@ describe('durability: Temporal server restarts during a rejoin', () => {
     // 2. while the first gate waits; approve after the restart
     const gate = await status((s) => s.openGate?.step === 'remove-stale-node');
     await restart('gate remove-stale-node waiting');
-    await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice', digest: gate.openGate!.digest });
+    await send(lab!, h, 'approve', { step: 'remove-stale-node', by: 'alice', digest: gate.openGate!.digest });
     const g2 = await status((s) => s.openGate?.step === 'uninstall-k3s');
-    await h.signal(approveSignal, { step: 'uninstall-k3s', by: 'bob', digest: g2.openGate!.digest });
+    await send(lab!, h, 'approve', { step: 'uninstall-k3s', by: 'bob', digest: g2.openGate!.digest });
 
     // 3. while a long command runs: install.sh held 15 s after it started
     lab!.hangOnce('install.sh', 15_000);
     const g3 = await status((s) => s.openGate?.step === 'install-k3s');
-    await h.signal(approveSignal, { step: 'install-k3s', by: 'carol', digest: g3.openGate!.digest });
+    await send(lab!, h, 'approve', { step: 'install-k3s', by: 'carol', digest: g3.openGate!.digest });
     await until(() => lab!.audit().some((e) => e.tool === 'install.sh'), 120_000);
     await restart('command install.sh running');
 

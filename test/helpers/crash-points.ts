@@ -15,8 +15,9 @@ import { PBS_MIGRATION_STEPS } from '../../src/workflows/pbs-migration';
 import { LXC_RETIREMENT_STEPS } from '../../src/workflows/lxc-retirement';
 import { FRIGATE_MIGRATION_STEPS } from '../../src/workflows/frigate-migration';
 import type { StepDef } from '../../src/workflows/runbook/runbook';
-import { approveSignal, doneSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus, StepKind } from '../../src/workflows/runbook/types';
+import { send } from './decide';
 import { uniqueId } from './temporal';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
@@ -262,7 +263,7 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
     const targetIdx = point ? rb.steps.findIndex((s) => s.id === point.step) : -1;
     const decided = new Set<string>();
     const acted = new Set<string>();
-    const done = (step: string) => () => handle.signal(doneSignal, { step, by: 'bob', comment: 'crash matrix: done' });
+    const done = (step: string) => () => send(lab!, handle, 'done', { step, by: 'bob', comment: 'crash matrix: done' });
     let killed = false;
     let slowed = false;
     let seen: { id: string; type: string } | undefined;
@@ -278,10 +279,12 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
         if (gate?.kind === 'approval') {
           // one approval per approver; a gate needing two (a point of no return) gets a second, distinct one
           const key = `${gate.step}@${gate.since}#${gate.approvedBy.length}`;
-          const by = APPROVERS.find((a) => !gate.approvedBy.includes(a) && a !== st.requestedBy);
+          // signed, a gate lists each approver as "alice (SHA256:…)": the key's principal, then its fingerprint
+          const approved = (a: string) => gate.approvedBy.some((x) => x === a || x.startsWith(`${a} (`));
+          const by = APPROVERS.find((a) => !approved(a) && a !== st.requestedBy);
           if (!decided.has(key) && by) {
             decided.add(key);
-            await handle.signal(approveSignal, { step: gate.step, by, digest: gate.digest, comment: 'crash matrix' });
+            await send(lab, handle, 'approve', { step: gate.step, by, digest: gate.digest, comment: 'crash matrix' });
           }
         } else if (gate?.kind === 'manual' && !acted.has(`${gate.step}@${gate.since}`) && scenario.manual?.[gate.step]) {
           // when "during" this manual step is the kill target, the operator acts only after the kill
