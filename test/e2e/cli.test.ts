@@ -1,34 +1,41 @@
 // The `runbook` CLI as an operator runs it (a real process, through envconfig's TEMPORAL_ADDRESS):
-// start a dry run and a real run on the lab, read status, approve/reject, refused and not-found codes.
+// start a dry run and a real run on the lab, read status, approve/reject, refused and not-found codes
+// (an inventory of names); then a whole rejoin approved with signed decisions (--key and ssh-agent).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
-import { gateOpen, waitForStatus } from '../helpers/temporal';
+import { gateOpen, until, waitForStatus } from '../helpers/temporal';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'runbook');
 
+/** Runs ./bin/runbook against the stack's dev server; no ssh-agent unless `env` names one. */
+function runCli(s: Stack, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base: Record<string, string | undefined> = { ...process.env, SSH_AUTH_SOCK: undefined };
+  return new Promise((resolve) => {
+    execFile(
+      BIN,
+      args,
+      { env: { ...base, TEMPORAL_ADDRESS: s.env.address, RUNBOOK_TASK_QUEUE: s.taskQueue, TEMPORAL_CONFIG_FILE: '/nonexistent', ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe('runbook CLI', () => {
   let s: Stack;
   before(async () => {
-    s = await startStack();
+    s = await startStack({ identity: 'names' });
   });
   after(async () => {
     await s?.stop();
   });
 
-  function runbook(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        BIN,
-        args,
-        { env: { ...process.env, TEMPORAL_ADDRESS: s.env.address, RUNBOOK_TASK_QUEUE: s.taskQueue, TEMPORAL_CONFIG_FILE: '/nonexistent' } },
-        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const runbook = (...args: string[]) => runCli(s, args);
 
   it('prints help for every command', async () => {
     const r = await runbook('--help');
@@ -107,5 +114,90 @@ describe('runbook CLI', () => {
     const final = JSON.parse((await runbook('--json', 'status', id)).stdout) as RunbookStatus;
     assert.equal(final.state, 'rejected');
     assert.deepEqual(s.lab.audit().filter((e) => e.change), []);
+  });
+});
+
+describe('runbook CLI with signed approvals', () => {
+  const NODE = 'k3s-vm-still-fawn';
+  let s: Stack;
+  let tmp = '';
+  let agent: ChildProcess | undefined;
+  let agentSock = '';
+  before(async () => {
+    s = await startStack({ identity: 'signatures' });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-signed-'));
+    // mallory's key is a real ed25519 key, just not in the lab's allowed_signers
+    assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mallory', '-f', path.join(tmp, 'mallory')]).status, 0);
+    // carol keeps her key in an ssh-agent of her own (started here, stopped in after())
+    agentSock = path.join(tmp, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+    await until(() => fs.existsSync(agentSock), 10_000);
+    const added = spawnSync('ssh-add', [s.lab.approverKey('carol')], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, encoding: 'utf8' });
+    assert.equal(added.status, 0, added.stderr);
+  });
+  after(async () => {
+    if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await s?.stop();
+  });
+
+  const runbook = (...args: string[]) => runCli(s, args);
+  const asCarol = (...args: string[]) => runCli(s, args, { SSH_AUTH_SOCK: agentSock });
+
+  it('rejoins still-fawn with decisions signed by --key and by ssh-agent; unsigned and foreign keys are refused', async () => {
+    const inv = fs.readFileSync(s.lab.inventoryPath, 'utf8');
+    assert.match(inv, /identity: signatures/);
+    assert.ok(inv.includes(`allowedSigners: ${s.lab.allowedSignersPath}`));
+    const id = 'k3s-rejoin-signed';
+    const alice = s.lab.approverKey('alice');
+    const started = await runbook('start', 'k3s-rejoin', '--node', NODE, '--id', id, '--key', alice, '--ready-timeout', '180');
+    assert.equal(started.code, 0, started.stderr);
+    const h = s.env.client.workflow.getHandle(id);
+    let st = await waitForStatus(h, gateOpen('remove-stale-node'), 180_000);
+    assert.equal(st.identity, 'signatures');
+    assert.match(st.startedBy ?? '', /^alice \(SHA256:/, 'the signed start names its starter');
+    assert.match(st.openGate?.digest ?? '', /^[0-9a-f]{64}$/);
+
+    const unsigned = await runbook('approve', id, '--step', 'remove-stale-node', '--by', 'alice');
+    assert.equal(unsigned.code, 1);
+    assert.match(unsigned.stderr, /cannot sign the decision: no --key given and no ssh-agent/);
+
+    const forged = await runbook('approve', id, '--step', 'remove-stale-node', '--key', path.join(tmp, 'mallory'));
+    assert.equal(forged.code, 2, forged.stderr);
+    assert.match(forged.stderr, /refused: .*signature does not verify/);
+
+    // alice started the run: her approval alone does not pass a point of no return
+    const first = await runbook('--json', 'approve', id, '--step', 'remove-stale-node', '--key', alice);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).by, 'alice');
+    st = await waitForStatus(h, (x) => x.openGate?.step === 'remove-stale-node' && x.openGate.needs === 1);
+    assert.deepEqual(s.lab.audit().filter((e) => e.change), [], 'nothing changed yet');
+
+    const second = await runbook('approve', id, '--step', 'remove-stale-node', '--key', s.lab.approverKey('bob'));
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /approve: remove-stale-node by bob \(SHA256:/);
+
+    await waitForStatus(h, gateOpen('uninstall-k3s'), 180_000);
+    const byAgent = await asCarol('approve', id, '--step', 'uninstall-k3s');
+    assert.equal(byAgent.code, 0, byAgent.stderr);
+    assert.match(byAgent.stdout, /with ssh-agent key carol@lab/);
+    assert.match(byAgent.stdout, /approve: uninstall-k3s by carol/);
+
+    await waitForStatus(h, gateOpen('install-k3s'), 180_000);
+    const byPub = await asCarol('approve', id, '--step', 'install-k3s', '--key', `${s.lab.approverKey('carol')}.pub`);
+    assert.equal(byPub.code, 0, byPub.stderr);
+
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.deepEqual(result.approvals.map((a) => [a.step, a.by]), [
+      ['remove-stale-node', 'alice'],
+      ['remove-stale-node', 'bob'],
+      ['uninstall-k3s', 'carol'],
+      ['install-k3s', 'carol'],
+    ]);
+    const members = await s.lab.etcdMembers();
+    assert.equal(members.length, 4, JSON.stringify(members));
+    assert.ok((await s.lab.endpointHealth()).every((e) => e.health));
+    assert.equal((await s.lab.kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
   });
 });
