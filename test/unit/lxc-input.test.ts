@@ -5,7 +5,7 @@ import { checkLxcRetirementInput, findArchive } from '../../src/workflows/lxc-re
 
 describe('checkLxcRetirementInput', () => {
   it('defaults: 7d soak checked every 1d, 24h grace', () => {
-    assert.deepEqual(checkLxcRetirementInput({}), { dryRun: false, preApproved: [], requestedBy: undefined, gateDeadline: undefined, healthyFor: '7d', checkEvery: '1d', grace: '24h' });
+    assert.deepEqual(checkLxcRetirementInput({}), { dryRun: false, preApproved: [], requestedBy: undefined, gateDeadline: undefined, startSignature: undefined, healthyFor: '7d', checkEvery: '1d', grace: '24h' });
   });
   it('lab rehearsal durations of seconds are fine', () => {
     const i = checkLxcRetirementInput({ healthyFor: '6s', checkEvery: '2s', grace: '3s', preApproved: ['backup'] });
@@ -18,6 +18,8 @@ describe('checkLxcRetirementInput', () => {
     [{ healthyFor: '1d', checkEvery: '2d' }, /must not be longer than "healthyFor"/],
     [{ healthyFor: '30d', checkEvery: '1m' }, /more than 1000 checks/],
     [{ preApproved: ['verify-gone'] }, /"preApproved" must list change steps/],
+    [{ preApproved: ['backup', 'stop-ct', 'destroy-ct'] }, /"preApproved" names destroy-ct: a point of no return is never pre-approved/],
+    [{ startSignature: 'alice' }, /"startSignature" must be the armored SSH SIGNATURE/],
     [{ node: 'x' }, /unknown field\(s\) node/],
     [[], /expected one JSON object/],
   ] as const) {

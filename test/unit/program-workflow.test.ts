@@ -13,7 +13,8 @@ import { CHANGES, fakeLab } from '../helpers/fake-rejoin';
 import { gateOpen, startTemporal, uniqueId, waitForStatus, workflowBundle } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
-const ALL_REJOIN_CHANGES = ['remove-stale-node', 'uninstall-k3s', 'install-k3s'];
+/** The rejoin's only reversible change: what a phase may pre-approve. */
+const REVERSIBLE_REJOIN_CHANGES = ['install-k3s'];
 
 describe('recovery program with mocked activities', () => {
   let env: TestWorkflowEnvironment;
@@ -54,7 +55,13 @@ describe('recovery program with mocked activities', () => {
   it('runs the rejoin as a child with a stable ID, then soaks on durable timers; its status shows the phase and the next timer', async () => {
     const w = world();
     await withWorker(w.acts, async (start) => {
-      const h = await start({ node: NODE, soak: '1h', checkEvery: '30m', rehearsal: true, phases: { rejoin: { preApproved: ALL_REJOIN_CHANGES } } });
+      // the rejoin's points of no return are never pre-approved: their gates are approved on the phase itself
+      const h = await start({ node: NODE, soak: '1h', checkEvery: '30m', rehearsal: true, phases: { rejoin: { preApproved: REVERSIBLE_REJOIN_CHANGES } } });
+      const phase = env.client.workflow.getHandle(`${h.workflowId}/k3s-rejoin`);
+      for (const step of ['remove-stale-node', 'uninstall-k3s']) {
+        await waitForStatus(h, (s) => s.phases?.rejoin?.openGate?.step === step, 60_000);
+        await phase.signal(approveSignal, { step, by: 'alice' });
+      }
       const st = await waitForStatus(h, (s) => s.timer?.step === 'soak', 60_000);
       const rejoin = st.phases?.rejoin;
       assert.equal(rejoin?.workflowId, `${h.workflowId}/k3s-rejoin`);

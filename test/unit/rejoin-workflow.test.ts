@@ -114,16 +114,22 @@ describe('rejoin workflow with mocked activities', () => {
   it('zero IOMMU groups holds the run at the manual step until the host reboots with groups', async () => {
     const lab = fakeLab({ iommuGroups: 0 });
     const result = await withWorker(lab.acts, async () => {
-      const h = await start({ node: 'k3s-vm-still-fawn', preApproved: ['remove-stale-node', 'uninstall-k3s', 'install-k3s'] });
+      // only the reversible install-k3s may be pre-approved; the points of no return wait at their gates
+      const h = await start({ node: 'k3s-vm-still-fawn', preApproved: ['install-k3s'] });
       const s = await waitForStatus(h, gateOpen('enable-vtd'));
       assert.match(s.openGate!.instructions, /Advanced → System Agent Configuration → VT-d → Enabled/);
       assert.deepEqual(lab.calls.filter((c) => c !== 'awaitHostReboot'), ['describeK3sNode', 'countIommuGroups']);
       lab.world.iommuGroups = 8;
       lab.world.rebooted = true;
+      await waitForStatus(h, gateOpen('remove-stale-node'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve' }] });
+      await waitForStatus(h, gateOpen('uninstall-k3s'));
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'uninstall-k3s', by: 'alice', decision: 'approve' }] });
       return (await h.result()) as RunbookResult;
     });
     assert.equal(result.outcome, 'completed');
     assert.equal(lab.calls.filter((c) => c === 'countIommuGroups').length, 2);
+    assert.match(result.steps.find((st) => st.id === 'install-k3s')!.decision!.by, /pre-approved at start/);
   });
 
   it('an abort at the manual step ends the run before any other step', async () => {
