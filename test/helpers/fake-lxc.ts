@@ -20,6 +20,11 @@ export function fakeLxcWorld(opts: { unhealthyChecks?: number[]; twoPerson?: boo
   const calls: { name: string; at: number }[] = [];
   const notices: GateNotice[] = [];
   const call = (name: string) => calls.push({ name, at: activityInfo().scheduledTimestampMs });
+  /** The archive of a backup taken since `notBefore`, if any. */
+  const archiveSince = (notBefore: string) => {
+    const existing = world.archives.find((s) => Date.parse(s.time) >= Date.parse(notBefore));
+    return existing ? `ct/113/${existing.time}` : null;
+  };
   const acts: Partial<RunbookActivities> = {
     async describeFrigateLxc() {
       call('describeFrigateLxc');
@@ -37,13 +42,14 @@ export function fakeLxcWorld(opts: { unhealthyChecks?: number[]; twoPerson?: boo
     },
     async planBackup(a) {
       call('planBackup');
-      const existing = world.archives.find((s) => Date.parse(s.time) >= Date.parse(a.notBefore));
-      const key = existing ? `ct/113/${existing.time}` : null;
+      const key = archiveSince(a.notBefore);
       return { plan: fakePlan(key ? ['# already backed up'] : ['vzdump 113 --storage pbs-backup --mode snapshot'], { existing: key ?? 'none' }), facts: { ...a, existing: key } };
     },
-    async backupCt(f) {
+    // a change activity gets the preflight's args and re-reads the state itself, as the real one does
+    async backupCt({ args }) {
       call('backupCt');
-      if (f.existing) return { archive: f.existing, evidence: ['already backed up'] };
+      const existing = archiveSince(args.notBefore);
+      if (existing) return { archive: existing, evidence: ['already backed up'] };
       const time = new Date(activityInfo().scheduledTimestampMs).toISOString().replace(/\.\d+Z$/, 'Z');
       world.archives.push({ type: 'ct', id: '113', time, verified: false });
       return { archive: `ct/113/${time}`, evidence: ['backed up'] };

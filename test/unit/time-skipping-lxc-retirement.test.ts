@@ -32,11 +32,18 @@ describe('lxcRetirement under time skipping (Java test server, mocked activities
     return worker.runUntil(fn(start));
   }
 
-  it('unattended with the defaults: 7 days of daily checks, backup, stop, 24h grace, destroy', async () => {
+  it('unattended up to the point of no return with the defaults: 7 days of daily checks, backup, stop, 24h grace, then the destroy waits at its gate', async () => {
     const w = fakeWorld();
     const t0 = await env.currentTimeMs();
     const result = await withWorker(w.acts, async (start) => {
-      const h = await start({ preApproved: ['backup', 'stop-ct', 'destroy-ct'] });
+      // destroy-ct is irreversible: never pre-approved (issue 11), it waits at its gate
+      const h = await start({ preApproved: ['backup', 'stop-ct'] });
+      // The clock skips only in env.sleep here: a gate without a deadline has no timer to skip to.
+      await env.sleep('193h'); // past the 7-day soak and the 24h grace
+      const s = await waitForStatus(h, gateOpen('destroy-ct'));
+      assert.equal(w.world.state, 'stopped', 'the pre-approved backup and stop ran, the destroy waits');
+      assert.equal(w.calls.filter((c) => c.name === 'destroyCt').length, 0);
+      await h.executeUpdate(decideUpdate, { args: [{ step: 'destroy-ct', by: 'bob', decision: 'approve', digest: s.openGate!.digest }] });
       return (await h.result()) as RunbookResult;
     });
     assert.equal(result.outcome, 'completed', result.summary);
@@ -89,7 +96,7 @@ describe('lxcRetirement under time skipping (Java test server, mocked activities
   it('a failed health check on day 3, rejected: the run stops, the CT keeps running, no backup', async () => {
     const w = fakeWorld({ unhealthyChecks: [4] });
     const result = await withWorker(w.acts, async (start) => {
-      const h = await start({ preApproved: ['backup', 'stop-ct', 'destroy-ct'] });
+      const h = await start({ preApproved: ['backup', 'stop-ct'] });
       await env.sleep('84h'); // the 4th check (day 3) fails; half a day later the gate still waits
       const s = await waitForStatus(h, gateOpen('frigate-healthy'));
       assert.match(s.openGate!.instructions, /camera driveway at 0 fps/);

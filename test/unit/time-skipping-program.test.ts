@@ -112,7 +112,14 @@ describe('recoveryProgram under time skipping (Java test server, mocked activiti
     const p = fakeProgram();
     const t0 = await env.currentTimeMs();
     const result = await withWorker(p.acts, async (start) => {
-      const h = await start({ node: NODE, startAt: 'lxc-retirement', phases: { lxcRetirement: { grace: '48h', preApproved: ['backup', 'stop-ct', 'destroy-ct'] } } });
+      // destroy-ct is a point of no return: never pre-approved, its gate is decided on the phase itself
+      const h = await start({ node: NODE, startAt: 'lxc-retirement', phases: { lxcRetirement: { grace: '48h', preApproved: ['backup', 'stop-ct'] } } });
+      // The clock skips only in env.sleep here: a gate without a deadline has no timer to skip to.
+      await env.sleep('217h'); // past the 7-day soak and the 48h grace
+      const phase = env.client.workflow.getHandle(`${h.workflowId}/lxc-retirement`);
+      const s = await waitForStatus(phase, gateOpen('destroy-ct'));
+      assert.equal(p.lxc.world.state, 'stopped', 'the destroy waits at its gate');
+      await phase.executeUpdate(decideUpdate, { args: [{ step: 'destroy-ct', by: 'bob', decision: 'approve', digest: s.openGate!.digest }] });
       return (await h.result()) as RunbookResult;
     });
     assert.equal(result.outcome, 'completed', result.summary);
