@@ -70,7 +70,8 @@ export const MAX_SIGNATURE_CHARS = 4096;
  */
 export function normalizeSignature(text: unknown): string | undefined {
   if (typeof text !== 'string' || text.length > MAX_SIGNATURE_CHARS) return undefined;
-  const m = /^\s*-----BEGIN SSH SIGNATURE-----([\sA-Za-z0-9+/=\\n]*)-----END SSH SIGNATURE-----\s*$/.exec(text);
+  // blanks or a JSON-escaped "\n" may surround it: ssh-keygen ends its output with a newline
+  const m = /^(?:\s|\\n)*-----BEGIN SSH SIGNATURE-----([\sA-Za-z0-9+/=\\n]*)-----END SSH SIGNATURE-----(?:\s|\\n)*$/.exec(text);
   if (!m) return undefined;
   const body = m[1]!.replace(/\\n/g, '').replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return undefined;
