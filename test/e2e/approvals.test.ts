@@ -1,5 +1,8 @@
-// Approvals an operator can trust, on the lab: the plan is re-checked before it runs, a stale digest
-// is refused, two approvers for points of no return, deadlines, ntfy notifications, `pending`.
+// Approvals an operator can trust, on the lab (signed decisions, the lab's default): the plan is
+// re-checked before it runs, a stale digest is refused, two distinct keys for points of no return,
+// deadlines, ntfy notifications, `pending`. And issue 11's attacks on a gate, each refused with its
+// reason under `ignored` while nothing runs: a listed name without a valid signature, one key under
+// two names, a signature made for another run, step, digest or decision.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,8 +14,10 @@ import { gateOpen, uniqueId, waitForStatus, workflowBundle } from '../helpers/te
 import { startReceiver, type Receiver } from '../helpers/http-receiver';
 import { createRunbookWorker } from '../../src/worker';
 import { listPending } from '../../src/cli/pending';
-import { approveSignal, decideUpdate, rejectSignal } from '../../src/workflows/runbook/messages';
-import type { RunbookResult } from '../../src/workflows/runbook/types';
+import { approveSignal, statusQuery } from '../../src/workflows/runbook/messages';
+import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
+import { decide, decisionInput, send } from '../helpers/decide';
+import { signedDecision } from '../helpers/sign';
 
 const NODE = 'k3s-vm-still-fawn';
 
@@ -26,7 +31,7 @@ describe('plan-bound approvals on the lab', () => {
     hook = await startReceiver();
     // the lab's inventory with the two-person rule, reminders and an ntfy-style webhook on loopback
     const inv = YAML.parse(fs.readFileSync(s.lab.inventoryPath, 'utf8')) as Record<string, unknown>;
-    inv.approvals = { twoPersonIrreversible: true, reminderEvery: '2s' };
+    inv.approvals = { ...(inv.approvals as object), twoPersonIrreversible: true, reminderEvery: '2s' }; // keeps identity and allowedSigners
     inv.notify = { url: hook.url, format: 'ntfy', uiBaseUrl: 'http://127.0.0.1:8233' };
     const file = path.join(s.lab.dir, 'inventory-approvals.yaml');
     fs.writeFileSync(file, YAML.stringify(inv));
@@ -78,31 +83,115 @@ describe('plan-bound approvals on the lab', () => {
     await new Promise((r) => setTimeout(r, 4_500));
     assert.ok(hook.received.some((r) => r.body.includes(`Run: ${a.workflowId}`) && r.headers.priority === 'high'), 'a reminder went out');
 
-    await a.signal(rejectSignal, { step: 'remove-stale-node', by: 'alice' });
-    await b.signal(rejectSignal, { step: 'remove-stale-node', by: 'alice' });
+    await send(s.lab, a, 'reject', { step: 'remove-stale-node', by: 'alice' });
+    await send(s.lab, b, 'reject', { step: 'remove-stale-node', by: 'alice' });
     await Promise.all([a.result(), b.result()]);
     assert.deepEqual(changes(), []);
   });
 
-  it('a single approver cannot pass the two-person gate; a stale digest is refused', async () => {
-    const h = await start({ requestedBy: 'alice' });
+  it('a single key cannot pass the two-person gate, not even under a second name in allowed_signers; a stale digest is refused', async (t) => {
+    // alice's key listed a second time as "mallory": one person, two names (the worker reads the file at each call)
+    const signers = s.lab.allowedSignersPath;
+    const original = fs.readFileSync(signers, 'utf8');
+    t.after(() => fs.writeFileSync(signers, original));
+    const alicePub = fs.readFileSync(`${s.lab.approverKey('alice')}.pub`, 'utf8').trim().split(/\s+/);
+    fs.appendFileSync(signers, `mallory ${alicePub[0]} ${alicePub[1]}\n`);
+
+    const h = await start({});
     const st = await waitForStatus(h, gateOpen('remove-stale-node'), 120_000);
-    assert.match(st.openGate!.instructions, /two distinct approvers/);
-    await h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve', digest: st.openGate!.digest }] });
-    await assert.rejects(
-      h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'alice', decision: 'approve', digest: st.openGate!.digest }] }),
-      (e: Error & { cause?: Error }) => /already approved/.test(String(e.cause?.message)),
+    assert.match(st.openGate!.instructions, /two distinct keys/);
+    assert.equal(st.openGate!.needs, 2);
+    const first = await decide(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice' });
+    assert.match(first.by, /alice/);
+    // the same key again through the update (the CLI) ...
+    await assert.rejects(decide(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice' }), (e: Error & { cause?: Error }) =>
+      /already approved/.test(String(e.cause?.message)),
     );
+    // ... and by signal (the UI) under the other name it is listed as: still the same key
+    await h.signal(approveSignal, { ...(await decisionInput(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice' })), by: 'mallory' });
+    const refused = await waitForStatus(h, (x) => x.ignored.length === 2);
+    assert.match(refused.ignored[1]!.reason, /^key alice\/mallory \(SHA256:[^)]+\) already approved "remove-stale-node"; it needs another, distinct key$/);
+    // a signed approval of a stale digest
     await assert.rejects(
-      h.executeUpdate(decideUpdate, { args: [{ step: 'remove-stale-node', by: 'bob', decision: 'approve', digest: '000000000000' }] }),
+      decide(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'bob', digest: '0'.repeat(64) }),
       (e: Error & { cause?: Error }) => /is stale/.test(String(e.cause?.message)),
     );
-    const waiting = await waitForStatus(h, (x) => x.openGate?.approvedBy.length === 1);
+    const waiting = await h.query(statusQuery);
+    assert.equal(waiting.openGate!.approvedBy.length, 1, JSON.stringify(waiting.openGate));
     assert.equal(waiting.openGate!.needs, 1);
     await new Promise((r) => setTimeout(r, 1_000));
-    assert.deepEqual(changes(), [], 'one approval ran nothing');
-    await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'bob' });
+    assert.deepEqual(changes(), [], 'one key ran nothing');
+    await send(s.lab, h, 'reject', { step: 'remove-stale-node', by: 'bob' });
     assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
+    assert.deepEqual(changes(), []);
+  });
+
+  it('a listed name without a valid signature is refused: unsigned, not an SSH signature, a garbled one, an unknown key', async () => {
+    const h = await start({});
+    const st = await waitForStatus(h, gateOpen('remove-stale-node'), 120_000);
+    const digest = st.openGate!.digest!;
+    const good = await decisionInput(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice' });
+    // one character of the last armored line: inside the ed25519 signature bytes, the envelope still parses
+    const lines = good.signature!.trim().split('\n');
+    const last = lines[lines.length - 2]!;
+    lines[lines.length - 2] = last.slice(0, 5) + (last[5] === 'A' ? 'B' : 'A') + last.slice(6);
+    const garbled = `${lines.join('\n')}\n`;
+    const stranger = path.join(s.lab.dir, 'id_ed25519_stranger');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', stranger]);
+    const unknownKey = await signedDecision(h, { step: 'remove-stale-node', decision: 'approve', digest, key: stranger });
+    const attempts: [object, RegExp][] = [
+      [{ step: 'remove-stale-node', by: 'alice', digest }, /^a decision must be signed/],
+      [{ step: 'remove-stale-node', by: 'alice', digest, signature: 'alice' }, /is not an SSH SIGNATURE/],
+      [{ step: 'remove-stale-node', by: 'alice', digest, signature: '-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQ==\n-----END SSH SIGNATURE-----\n' }, /^the signature does not verify/],
+      [{ ...good, signature: garbled }, /^the signature does not verify/],
+      [{ ...unknownKey, by: 'alice' }, /^the signature does not verify: the key that made this signature is not in /],
+    ];
+    for (const [input] of attempts) await h.signal(approveSignal, input as never);
+    const after = await waitForStatus(h, (x) => x.ignored.length === attempts.length, 60_000);
+    attempts.forEach(([, reason], i) => assert.match(after.ignored[i]!.reason, reason, JSON.stringify(after.ignored[i])));
+    assert.deepEqual(after.openGate?.approvedBy, []);
+    assert.equal(after.openGate?.needs, 2);
+    assert.deepEqual(changes(), [], 'nothing ran');
+    await send(s.lab, h, 'reject', { step: 'remove-stale-node', by: 'bob' });
+    assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
+    assert.deepEqual(changes(), []);
+  });
+
+  it('a signature made for another run, another step, another digest or the other decision is refused', async () => {
+    const a = await start({});
+    const b = await start({});
+    const ga = await waitForStatus(a, gateOpen('remove-stale-node'), 120_000);
+    await waitForStatus(b, gateOpen('remove-stale-node'), 120_000);
+    const digest = ga.openGate!.digest!;
+    const key = s.lab.approverKey('alice');
+    const ids = { workflowId: a.workflowId, runId: (await a.describe()).runId, namespace: 'default' };
+    const signedAs = async (ref: Parameters<typeof signedDecision>[0], step: string, decision: 'approve' | 'reject', dg: string) =>
+      ({ ...(await signedDecision(ref, { step, decision, digest: dg, key })), ...ids, step: 'remove-stale-node', digest });
+    const otherRun = await signedDecision(b, { step: 'remove-stale-node', decision: 'approve', digest: (await b.query(statusQuery)).openGate!.digest!, key });
+    const attempts: [object, RegExp][] = [
+      // another run, sent as signed: the cheap check names it
+      [otherRun, /^the decision was signed for another run \(workflowId /],
+      // another run's signature with this run's IDs written over: the worker's verification refuses it
+      [{ ...otherRun, ...ids, digest }, /^the signature does not verify: .*another run, step, decision or plan digest/],
+      // this workflow ID but another run ID (a replay into a later run of the same ID)
+      [await signedAs({ workflowId: a.workflowId, runId: (await b.describe()).runId }, 'remove-stale-node', 'approve', digest), /another run, step, decision or plan digest/],
+      [await signedAs(a, 'uninstall-k3s', 'approve', digest), /another run, step, decision or plan digest/],
+      [await signedAs(a, 'remove-stale-node', 'approve', 'f'.repeat(64)), /another run, step, decision or plan digest/],
+      // a signed reject sent as an approve
+      [await signedAs(a, 'remove-stale-node', 'reject', digest), /another run, step, decision or plan digest/],
+    ];
+    for (const [input] of attempts) await a.signal(approveSignal, input as never);
+    const after = await waitForStatus(a, (x: RunbookStatus) => x.ignored.length === attempts.length, 60_000);
+    attempts.forEach(([, reason], i) => assert.match(after.ignored[i]!.reason, reason, JSON.stringify(after.ignored[i])));
+    assert.deepEqual(after.openGate?.approvedBy, []);
+    assert.deepEqual((await b.query(statusQuery)).openGate?.approvedBy, [], 'nor did it count in the run it was made for');
+    assert.deepEqual(changes(), [], 'nothing ran');
+    await send(s.lab, a, 'reject', { step: 'remove-stale-node', by: 'bob' });
+    await send(s.lab, b, 'reject', { step: 'remove-stale-node', by: 'bob' });
+    assert.equal(((await a.result()) as RunbookResult).outcome, 'rejected');
+    assert.equal(((await b.result()) as RunbookResult).outcome, 'rejected');
+    assert.deepEqual(changes(), []);
   });
 
   it('a gate deadline ends the run safely, with an expiry notification', async () => {
@@ -119,14 +208,14 @@ describe('plan-bound approvals on the lab', () => {
     const staleId = st.steps.find((x) => x.id === 'remove-stale-node')!.plan!.facts.staleMember!;
     assert.match(staleId, /^[0-9a-f]+$/);
     await s.lab.removeEtcdMember(staleId); // someone at a shell removed it meanwhile
-    await h.signal(approveSignal, { step: 'remove-stale-node', by: 'alice', digest: st.openGate!.digest });
-    await h.signal(approveSignal, { step: 'remove-stale-node', by: 'bob', digest: st.openGate!.digest });
+    await send(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'alice', digest: st.openGate!.digest });
+    await send(s.lab, h, 'approve', { step: 'remove-stale-node', by: 'bob', digest: st.openGate!.digest });
     const again = await waitForStatus(h, (x) => x.openGate?.step === 'remove-stale-node' && x.openGate.digest !== st.openGate!.digest, 120_000);
     assert.match(again.openGate!.reopenedBecause!, /staleMember: [0-9a-f]+ → not listed/);
     assert.deepEqual(changes(), [], 'nothing ran on the changed plan');
     const plan = again.steps.find((x) => x.id === 'remove-stale-node')!.plan!;
     assert.ok(!plan.commands.some((c) => c.includes('member remove')), plan.commands.join('\n'));
-    await h.signal(rejectSignal, { step: 'remove-stale-node', by: 'bob' });
+    await send(s.lab, h, 'reject', { step: 'remove-stale-node', by: 'bob' });
     assert.equal(((await h.result()) as RunbookResult).outcome, 'rejected');
   });
 });
