@@ -200,4 +200,18 @@ describe('runbook CLI with signed approvals', () => {
     assert.ok((await s.lab.endpointHealth()).every((e) => e.health));
     assert.equal((await s.lab.kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
   });
+
+  it("a pre-approval needs a signed start: unsigned, the run is refused with the workflow's reason; signed, it names its starter", async () => {
+    const input = JSON.stringify({ preApproved: ['install-k3s'] });
+    const unsigned = await runbook('start', 'k3s-rejoin', '--node', NODE, '--id', 'k3s-rejoin-pre-unsigned', '--input', input, '--wait');
+    assert.equal(unsigned.code, 2, unsigned.stderr);
+    assert.match(unsigned.stderr, /^refused: .*"preApproved" \(install-k3s\) must be signed/);
+
+    const signed = await runbook('start', 'k3s-rejoin', '--node', NODE, '--id', 'k3s-rejoin-pre-signed', '--input', input, '--key', s.lab.approverKey('bob'));
+    assert.equal(signed.code, 0, signed.stderr);
+    const h = s.env.client.workflow.getHandle('k3s-rejoin-pre-signed');
+    const st = await waitForStatus(h, (x) => x.startedBy !== undefined || x.state === 'failed', 120_000);
+    assert.match(st.startedBy ?? st.state, /^bob \(SHA256:/);
+    await h.terminate('test done: the signed start was verified');
+  });
 });
