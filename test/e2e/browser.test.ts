@@ -1,11 +1,15 @@
 // A real browser against the dev server's Web UI (issue 3, item 6): headless Debian Chromium driven
 // by playwright-core starts a rejoin from the Start Workflow form, opens the run, reads the current
-// details naming the open gate, pastes the JSON they show into Send a Signal → approve, and sees the
-// run move on to the next gate. The run is then rejected through the client so it ends.
+// details naming the open gate, and approves it as an operator would by hand (issue 11): the JSON the
+// details show pasted unsigned is refused; then the sign command they show is run as shown (the real
+// `ssh-keygen -Y sign`, a lab approver's key in place of ~/.ssh/id_ed25519), its signature pasted into
+// that JSON in Send a Signal → approve, and the run moves on to the next gate under that key's name.
+// The run is then rejected through the client so it ends.
 // Screenshots are kept in test-results/browser/. Nothing outside 127.0.0.0/8 is contacted: the page's
 // requests are routed and anything else is aborted, and Chromium's background services are off.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +38,9 @@ const isLoopback = (url: string): boolean => {
   const host = new URL(url).hostname;
   return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
 };
+
+/** The SHA256 fingerprint of a public key file, as ssh-keygen -l prints it. */
+const keyFingerprint = (pubFile: string): string => execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pubFile], { encoding: 'utf8' }).split(' ')[1]!;
 
 describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIUM) && `no ${CHROMIUM}` }, () => {
   let s: Stack | undefined;
@@ -109,8 +116,16 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
     }
   };
 
+  /** What an operator copies from a one-line code block of the details: a triple click selects the line, clipped or not. */
+  const selectedCode = async (hasText: string): Promise<string> => {
+    const block = currentDetails().locator('pre', { hasText });
+    await block.click({ clickCount: 3 });
+    return String(await block.evaluate('String(getSelection())')).trim(); // runs in the details' frame
+  };
+
   /** More Actions → Send a Signal → pick the signal, paste the JSON, Submit. */
   const sendSignal = async (name: string, input: object): Promise<void> => {
+    await page.getByText('Workflow signaled.').waitFor({ state: 'hidden' }); // the toast of a signal sent before
     await page.getByRole('button', { name: 'More Actions' }).click();
     await page.getByRole('menuitem', { name: 'Send a Signal' }).click();
     const dialog = page.getByRole('dialog', { name: 'Send a Signal' });
@@ -124,7 +139,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
     await page.getByText('Workflow signaled.').waitFor();
   };
 
-  it('starts a rejoin from the Start Workflow form, approves the first gate by signal, and the run moves on', { timeout: 240_000 }, async () => {
+  it('starts a rejoin from the Start Workflow form; an unsigned paste is refused, one signed by ssh-keygen -Y sign as the details show passes the gate', { timeout: 240_000 }, async () => {
     const stack = s!;
     const workflowId = uniqueId('ui-rejoin');
     try {
@@ -159,10 +174,24 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
       await currentDetails().getByRole('heading', { name: /Waiting on remove-stale-node \(approval\)/ }).waitFor();
       assert.match(gate1, new RegExp(`kubectl delete node ${NODE}`), 'the plan is shown');
       assert.match(gate1, /\[\?\] remove-stale-node/);
-      const pasted = /send signal approve with input:\s*(\{[^\n]*\})/.exec(gate1);
+      // signatures mode: the one-line sign command, then the JSON to paste with its signature placeholder
+      const shownCommand = /^printf '%s' .* \| ssh-keygen -Y sign -n homelab-runbooks -f ~\/\.ssh\/id_ed25519 \| tr -d '\\n'$/m.exec(gate1)?.[0];
+      assert.ok(shownCommand, `the details show the sign command on one line:\n${gate1}`);
+      // the UI clips the long line at the frame's edge; an operator copies it whole by selecting it
+      assert.equal(await selectedCode('ssh-keygen -Y sign'), shownCommand, 'selecting the command gives it whole');
+      const pasted = /send signal approve with this input[^\n]*\n\s*(\{[^\n]*\})/.exec(gate1);
       assert.ok(pasted, `the details show the approve JSON:\n${gate1}`);
-      const approve = JSON.parse(pasted[1]!) as { step: string; by: string; digest?: string };
-      assert.equal(approve.step, 'remove-stale-node');
+      assert.equal(await selectedCode('"signature":'), pasted[1], 'selecting the JSON gives it whole');
+      const approve = JSON.parse(pasted[1]!) as { step: string; decision: string; workflowId: string; runId: string; namespace: string; digest: string; signature: string };
+      const { runId } = await handle.describe();
+      assert.deepEqual(
+        [approve.step, approve.decision, approve.workflowId, approve.runId, approve.namespace],
+        ['remove-stale-node', 'approve', workflowId, runId, 'default'],
+        'the JSON names the step, the decision and this run',
+      );
+      assert.match(approve.digest, /^[0-9a-f]{64}$/, 'the JSON names the full SHA-256 of the plan');
+      assert.match(gate1, new RegExp(`Plan ${approve.digest}`), 'the digest is the plan shown');
+      assert.equal(approve.signature, '<paste the signature here>');
       await shot('current-details-gate-remove-stale-node', { details: true });
       assert.equal((await waitForStatus(handle, gateOpen('remove-stale-node'))).openGate?.step, 'remove-stale-node');
       assert.deepEqual(
@@ -171,16 +200,37 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
         'nothing changed before the approval',
       );
 
-      // 4. Approve from the UI with the JSON the details gave, our name filled in
-      await sendSignal('approve', { ...approve, by: 'alice' });
+      // 4. The JSON pasted as shown, placeholder left: refused (recorded under ignored), nothing runs
+      await sendSignal('approve', approve);
+      const refused = await waitForStatus(handle, (x) => (x.ignoredCount ?? 0) > 0);
+      assert.equal(refused.ignored.length, 1, JSON.stringify(refused.ignored));
+      assert.equal(refused.ignored[0]!.step, 'remove-stale-node');
+      assert.match(refused.ignored[0]!.reason, /signature/, 'refused for its signature');
+      assert.equal(refused.openGate?.step, 'remove-stale-node', 'the gate stays open');
+      assert.deepEqual(refused.openGate?.approvedBy, [], 'the unsigned paste counts for nobody');
+      assert.deepEqual(
+        stack.lab.audit().filter((e) => e.change),
+        [],
+        'an unsigned approval runs nothing',
+      );
+
+      // 5. Sign by hand: exactly the command shown, with bob's lab key for ~/.ssh/id_ed25519 (real ssh-keygen)
+      const key = stack.lab.approverKey('bob');
+      const command = shownCommand.replace('-f ~/.ssh/id_ed25519', `-f '${key.replace(/'/g, `'\\''`)}'`);
+      const signature = execFileSync('sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(signature, /^-----BEGIN SSH SIGNATURE-----[A-Za-z0-9+/=]+-----END SSH SIGNATURE-----$/, 'one line, as the details promise');
+      await sendSignal('approve', { ...approve, signature });
       await shot('approve-signaled');
 
-      // 5. The run moves on: the client's status query, then the UI
+      // 6. The run moves on under bob's key: the client's status query, the lab's audit, then the UI
       const st = await waitForStatus(handle, gateOpen('uninstall-k3s'), 120_000);
       const removed = st.steps.find((x) => x.id === 'remove-stale-node');
       assert.equal(removed?.state, 'done');
-      assert.deepEqual([removed?.decision?.by, removed?.decision?.decision, removed?.decision?.via], ['alice', 'approve', 'signal']);
+      assert.deepEqual([removed?.decision?.by, removed?.decision?.decision, removed?.decision?.via], ['bob', 'approve', 'signal']);
+      assert.match(removed?.decision?.key ?? '', /^SHA256:/, 'the identity is the verified key');
+      assert.equal(removed?.decision?.key, keyFingerprint(`${key}.pub`), "bob's lab key");
       assert.equal(removed?.decision?.digest, approve.digest, 'the approval carries the digest of the plan the details showed');
+      assert.equal(st.ignoredCount, 1, 'the signed paste was not refused');
       const changes = stack.lab.audit().filter((e) => e.change);
       assert.ok(
         changes.some((e) => e.tool === 'kubectl' && e.argv.includes('delete')),
@@ -193,7 +243,7 @@ describe('the Temporal Web UI in a real browser', { skip: !fs.existsSync(CHROMIU
       assert.match(gate2, /k3s-uninstall\.sh/);
       await shot('current-details-gate-uninstall-k3s', { details: true });
 
-      // 6. End the run through the client; the UI shows it finished
+      // 7. End the run through the client; the UI shows it finished
       await send(stack.lab, handle, 'reject', { step: 'uninstall-k3s', by: 'alice', comment: 'browser test: stop here' });
       const result = (await handle.result()) as RunbookResult;
       assert.equal(result.outcome, 'rejected', result.summary);
