@@ -2,6 +2,7 @@
 //   RUNBOOK_INVENTORY=inventory.yaml npm run worker
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { redactingActivityInterceptor } from './activities/exec/redacting-interceptor';
 import { createActivities } from './activities';
 import { createExecutor } from './activities/exec/executor';
 import { loadInventory } from './inventory/load';
@@ -38,6 +39,7 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions) {
     // a worker killed at a gate hands its runs over after 3 s, not the default 10 s (docs/benchmarks.md §4)
     stickyQueueScheduleToStartTimeout: '3s',
     activities: createActivities({ inventory, exec }),
+    interceptors: { activity: [redactingActivityInterceptor] },
     ...codecDataConverter(opts.payloadCodec === undefined ? codecFromEnv() : (opts.payloadCodec ?? undefined)),
   });
   return { worker, exec };
