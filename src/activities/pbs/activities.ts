@@ -15,7 +15,7 @@ import {
 import { aclKey, aclsMissing, aclsOf, datastoreSettings, describeCarry, jobsDiff, settingsDiff, type DatastoreCarry } from './carry';
 import { findDiskBySerial, parseZpoolImport, parseZpoolListH } from '../parse/zpool';
 import type { Planned } from '../../workflows/runbook/types';
-import { durationMs } from '../../workflows/runbook/gate';
+import { durationMs } from '../../workflows/runbook/duration';
 import type { PbsInventory } from '../../inventory/pbs';
 import * as cmd from './commands';
 
