@@ -3,28 +3,14 @@
 // (an inventory of names); then a whole rejoin approved with signed decisions (--key and ssh-agent).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runCli } from '../helpers/cli';
 import { startStack, type Stack } from '../helpers/stack';
 import { gateOpen, until, waitForStatus } from '../helpers/temporal';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
-
-const BIN = path.join(__dirname, '..', '..', 'bin', 'runbook');
-
-/** Runs ./bin/runbook against the stack's dev server; no ssh-agent unless `env` names one. */
-function runCli(s: Stack, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base: Record<string, string | undefined> = { ...process.env, SSH_AUTH_SOCK: undefined };
-  return new Promise((resolve) => {
-    execFile(
-      BIN,
-      args,
-      { env: { ...base, TEMPORAL_ADDRESS: s.env.address, RUNBOOK_TASK_QUEUE: s.taskQueue, TEMPORAL_CONFIG_FILE: '/nonexistent', ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('runbook CLI', () => {
   let s: Stack;

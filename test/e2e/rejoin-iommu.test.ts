@@ -6,7 +6,7 @@ import { startStack, type Stack } from '../helpers/stack';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { recordHistory } from '../helpers/histories';
-import { send } from '../helpers/decide';
+import { decide, send } from '../helpers/decide';
 
 describe('k3s rejoin with VT-d off on still-fawn', () => {
   let s: Stack;
@@ -49,7 +49,7 @@ describe('k3s rejoin with VT-d off on still-fawn', () => {
     const h = await s.startRejoin({ node: 'k3s-vm-still-fawn' });
     await waitForStatus(h, gateOpen('enable-vtd'), 120_000);
     const before = s.lab.audit().length;
-    await h.executeUpdate('decide', { args: [{ step: 'enable-vtd', by: 'bob', decision: 'abort', comment: 'BIOS tomorrow' }] });
+    await decide(s.lab, h, 'abort', { step: 'enable-vtd', by: 'bob', comment: 'BIOS tomorrow' });
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'aborted');
     assert.deepEqual(s.lab.audit().slice(before).filter((e) => e.vmid !== null || e.change), []);

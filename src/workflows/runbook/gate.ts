@@ -239,7 +239,7 @@ export class GateKeeper {
     const clip = (v: unknown, n: number) => (typeof v === 'string' ? v.slice(0, n) : v === undefined ? undefined : String(v).slice(0, n));
     status.ignored.push({
       step: String(clip(input?.step, 100)),
-      by: String(clip(input?.by, 64)),
+      by: typeof input?.by === 'string' ? input.by.slice(0, 64) : this.identity === 'signatures' ? '(the key decides, not a name)' : '(no name)',
       decision,
       comment: clip(input?.comment, 200),
       digest: clip(input?.digest, 64),
