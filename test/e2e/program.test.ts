@@ -9,7 +9,8 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { until } from '../helpers/temporal';
-import { send, decide } from '../helpers/decide';
+import { send } from '../helpers/decide';
+import { runCli } from '../helpers/cli';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_DISK, PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
@@ -52,7 +53,9 @@ describe('the recovery program on the lab', () => {
         } else if (n % 2 === 0) {
           await send(s.lab, phase, 'approve', { step: gate.step, by, digest: gate.digest });
         } else {
-          await decide(s.lab, phase, 'approve', { step: gate.step, by, digest: gate.digest });
+          // the operator's way: the CLI on the program's ID finds the phase, signs with the approver's key
+          const r = await runCli(s, ['approve', program.workflowId, '--step', gate.step, '--key', s.lab.approverKey(by), '--json']);
+          assert.equal(r.code, 0, `runbook approve ${gate.step}: ${r.stderr}${r.stdout}`);
         }
         decided.push(key);
       }

@@ -239,7 +239,8 @@ export class GateKeeper {
     const clip = (v: unknown, n: number) => (typeof v === 'string' ? v.slice(0, n) : v === undefined ? undefined : String(v).slice(0, n));
     status.ignored.push({
       step: String(clip(input?.step, 100)),
-      by: typeof input?.by === 'string' ? input.by.slice(0, 64) : this.identity === 'signatures' ? '(the key decides, not a name)' : '(no name)',
+      // with signatures a typed name proves nothing: it is kept only as a claim
+      by: (this.identity === 'signatures' ? (typeof input?.by === 'string' ? `${input.by} (claimed, not verified)` : '(no verified key)') : typeof input?.by === 'string' ? input.by : '(no name)').slice(0, 64),
       decision,
       comment: clip(input?.comment, 200),
       digest: clip(input?.digest, 64),
