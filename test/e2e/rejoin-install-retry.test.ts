@@ -12,6 +12,7 @@ import { DevServerProcess } from '../helpers/dev-server-process';
 import { tmpLogDir } from '../helpers/crash-points';
 import { until, uniqueId } from '../helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { approveEveryGate } from '../helpers/approve-every-gate';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
@@ -51,8 +52,9 @@ describe('rejoin: a worker lost while install.sh runs', () => {
     const h = await client.workflow.start('k3sRejoin', {
       taskQueue,
       workflowId: uniqueId('rejoin'),
-      args: [{ node: NODE, preApproved: ['remove-stale-node', 'uninstall-k3s', 'install-k3s'], readyTimeoutSeconds: 120 }],
+      args: [{ node: NODE, readyTimeoutSeconds: 120 }],
     });
+    approveEveryGate(lab!, h);
     const installs = () => lab!.audit().filter((e) => e.tool === 'install.sh');
     await until(() => installs().length > 0, 600_000, 500);
     await first.kill();

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { historyText } from '../helpers/temporal';
+import { approveEveryGate } from '../helpers/approve-every-gate';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const NODE = 'k3s-vm-still-fawn';
 const HEALTHY = 'k3s-vm-pumped-piglet';
-const ALL_GATES = ['remove-stale-node', 'uninstall-k3s', 'install-k3s'];
 const CONFIG = '/etc/rancher/k3s/config.yaml';
 const CONFIG_TEXT = 'node-label:\n  - gpu=rx580\n  - frigate=true\ntoken: @@TOKEN@@\nwrite-kubeconfig-mode: "0600"\n';
 
@@ -33,7 +33,8 @@ describe('rejoin: the install step against a failing download, node-specific fla
   it('a failed download of install.sh fails the install step; nothing is run and no step after it starts', async () => {
     s.lab.failDownload('/install.sh', 503);
     try {
-      const h = await s.startRejoin({ node: NODE, preApproved: ALL_GATES, readyTimeoutSeconds: 20 });
+      const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 20 });
+    approveEveryGate(s.lab, h);
       const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
       const status = await h.query(statusQuery);
       const steps = status.steps.map((st) => `${st.id}=${st.state}${st.error ? ` (${st.error})` : ''}`).join('; ');
@@ -49,7 +50,8 @@ describe('rejoin: the install step against a failing download, node-specific fla
   });
 
   it("a second run rejoins with the cluster's flags only and still-fawn's own config.yaml back", async () => {
-    const h = await s.startRejoin({ node: NODE, preApproved: ALL_GATES, readyTimeoutSeconds: 120 });
+    const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 120 });
+    approveEveryGate(s.lab, h);
     const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
     const status = await h.query(statusQuery);
     const steps = status.steps.map((st) => `${st.id}=${st.state}${st.error ? ` (${st.error})` : ''}`).join('; ');

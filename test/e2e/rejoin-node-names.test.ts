@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
+import { approveEveryGate } from '../helpers/approve-every-gate';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 
 const NODE = 'k3s-vm-pve';
 const NEIGHBOUR = 'k3s-vm-pve-2';
-const ALL_GATES = ['remove-stale-node', 'uninstall-k3s', 'install-k3s'];
 const nodeOf = (name: string) => (name.lastIndexOf('-') > 1 ? name.slice(0, name.lastIndexOf('-')) : name);
 
 describe('rejoin of k3s-vm-pve beside k3s-vm-pve-2', () => {
@@ -35,7 +35,8 @@ describe('rejoin of k3s-vm-pve beside k3s-vm-pve-2', () => {
     await s.lab.removeEtcdMember(own.id);
     await s.lab.stopK3s(NEIGHBOUR);
     try {
-      const h = await s.startRejoin({ node: NODE, preApproved: ALL_GATES, readyTimeoutSeconds: 60 });
+      const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 60 });
+    approveEveryGate(s.lab, h);
       const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
       const status = await h.query(statusQuery);
       const steps = status.steps.map((st) => `${st.id}=${st.state}${st.error ? ` (${st.error})` : ''}`).join('; ');
@@ -52,7 +53,8 @@ describe('rejoin of k3s-vm-pve beside k3s-vm-pve-2', () => {
   });
 
   it("rejoins k3s-vm-pve and leaves k3s-vm-pve-2's member as it was", async () => {
-    const h = await s.startRejoin({ node: NODE, preApproved: ALL_GATES, readyTimeoutSeconds: 120 });
+    const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 120 });
+    approveEveryGate(s.lab, h);
     const result = (await h.result()) as RunbookResult;
     assert.equal(result.outcome, 'completed', result.summary);
     const members = await s.lab.etcdMembers();
