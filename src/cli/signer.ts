@@ -13,22 +13,13 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv } from '../shared/codec';
 import { signText } from '../shared/ssh-sign';
 import { startCodecServer, type CodecServer } from '../shared/codec-server';
-import { decisionText, type DecisionKind } from '../workflows/runbook/decision';
+import { decisionText, type DecisionKind, type SignedDecision } from '../workflows/runbook/decision';
 import { statusQuery } from '../workflows/runbook/messages';
 import { withClient } from './context';
 import { requireSigningKey } from './signing';
 
 /** The signal input the signer completes: the gate's JSON, plus `signature`. */
-export interface DecisionInput {
-  step: string;
-  decision: DecisionKind;
-  workflowId: string;
-  runId: string;
-  namespace: string;
-  digest: string;
-  comment?: string;
-  signature?: string;
-}
+type DecisionInput = Omit<SignedDecision, 'signature'> & { signature?: string };
 
 const REQUIRED = ['step', 'decision', 'workflowId', 'runId', 'namespace', 'digest'] as const;
 const ALLOWED = new Set<string>([...REQUIRED, 'comment']);

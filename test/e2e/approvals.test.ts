@@ -21,6 +21,19 @@ import { signedDecision } from '../helpers/sign';
 
 const NODE = 'k3s-vm-still-fawn';
 
+/**
+ * Signed decisions are verified by an activity each, so they are refused in any order: each expected
+ * reason must match one refusal of its own, the most specific pattern first.
+ */
+function assertEachRefusedOnce(refusals: string[], expected: RegExp[]): void {
+  const left = [...refusals];
+  for (const reason of [...expected].sort((a, b) => b.source.length - a.source.length)) {
+    const at = left.findIndex((r) => reason.test(r));
+    assert.ok(at >= 0, `no refusal matching ${reason} in ${JSON.stringify(refusals)}`);
+    left.splice(at, 1);
+  }
+}
+
 describe('plan-bound approvals on the lab', () => {
   let s: Stack;
   let hook: Receiver;
@@ -149,13 +162,7 @@ describe('plan-bound approvals on the lab', () => {
     ];
     for (const [input] of attempts) await h.signal(approveSignal, input as never);
     const after = await waitForStatus(h, (x) => x.ignored.length === attempts.length, 60_000);
-    // signed ones are verified by an activity each, so they are refused in any order: match each once, the most specific first
-    const reasons = after.ignored.map((x) => x.reason);
-    for (const [, reason] of [...attempts].sort(([, a], [, b]) => b.source.length - a.source.length)) {
-      const at = reasons.findIndex((r) => reason.test(r));
-      assert.ok(at >= 0, `no refusal matching ${reason} in ${JSON.stringify(reasons)}`);
-      reasons.splice(at, 1);
-    }
+    assertEachRefusedOnce(after.ignored.map((x) => x.reason), attempts.map(([, reason]) => reason));
     assert.deepEqual(after.openGate?.approvedBy, []);
     assert.equal(after.openGate?.needs, 2);
     assert.deepEqual(changes(), [], 'nothing ran');
@@ -189,13 +196,7 @@ describe('plan-bound approvals on the lab', () => {
     ];
     for (const [input] of attempts) await a.signal(approveSignal, input as never);
     const after = await waitForStatus(a, (x: RunbookStatus) => x.ignored.length === attempts.length, 60_000);
-    // signed ones are verified by an activity each, so they are refused in any order: match each once, the most specific first
-    const reasons = after.ignored.map((x) => x.reason);
-    for (const [, reason] of [...attempts].sort(([, a], [, b]) => b.source.length - a.source.length)) {
-      const at = reasons.findIndex((r) => reason.test(r));
-      assert.ok(at >= 0, `no refusal matching ${reason} in ${JSON.stringify(reasons)}`);
-      reasons.splice(at, 1);
-    }
+    assertEachRefusedOnce(after.ignored.map((x) => x.reason), attempts.map(([, reason]) => reason));
     assert.deepEqual(after.openGate?.approvedBy, []);
     assert.deepEqual((await b.query(statusQuery)).openGate?.approvedBy, [], 'nor did it count in the run it was made for');
     assert.deepEqual(changes(), [], 'nothing ran');

@@ -2,21 +2,13 @@
 // src/workflows/runbook/decision.ts signed by the real `ssh-keygen -Y sign` with a lab key
 // (lab.approverKey('alice')). What it returns is the signal / update input a client sends.
 import type { WorkflowHandle } from '@temporalio/client';
-import { decisionText, startText, type DecisionKind } from '../../src/workflows/runbook/decision';
+import { decisionText, startText, type DecisionKind, type SignedDecision } from '../../src/workflows/runbook/decision';
 import { signText } from '../../src/shared/ssh-sign';
 
 /** Which run a decision is for: a handle (its current run is described), or the IDs themselves. */
 export type RunRef = WorkflowHandle | { workflowId: string; runId: string; namespace?: string };
 
-export interface SignedDecision {
-  step: string;
-  decision: DecisionKind;
-  workflowId: string;
-  runId: string;
-  namespace: string;
-  digest: string;
-  signature: string;
-}
+export type { SignedDecision };
 
 export interface DecisionToSign {
   step: string;

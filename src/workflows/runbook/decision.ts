@@ -19,6 +19,9 @@ export interface DecisionFields {
   digest: string;
 }
 
+/** A decision as a client sends it signed: what it binds, its signature, and a comment (not signed). */
+export type SignedDecision = DecisionFields & { signature: string; comment?: string };
+
 /** What a signed start binds: who starts this workflow ID of this runbook, with which pre-approvals. */
 export interface StartFields {
   namespace: string;
