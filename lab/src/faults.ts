@@ -1,12 +1,13 @@
-// Fault injection: IOMMU groups of a host, and a host reboot (sshd down, VMs powered off and their
-// volatile state gone, new boot_id, then everything back, k3s started where it is enabled).
+// Fault injection: IOMMU groups of a host, and a host reboot (sshd down, guests powered off and their
+// volatile state gone, new boot_id, then sshd back and the guests with onboot started, k3s where it is
+// enabled: lab/standins/lib/hostboot.js, Proxmox's startall).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { killAll, sleep } from './proc';
+import { killAll, runOk, sleep } from './proc';
 import { startSshd } from './sshd';
 import { readLabJson, updateLabJson } from './state';
-import { vmctl } from './vms';
+import { STANDINS_DIR } from './topology';
 
 export function setIommuGroups(labDir: string, host: string, n: number): void {
   const dir = path.join(labDir, 'hosts', host, 'iommu_groups');
@@ -36,13 +37,24 @@ export async function powerOff(labDir: string, host: string, opts: Pick<RebootOp
   const sshdPid = l.pids[`sshd:${host}`];
   // Everything of this host dies at once: sshd, sessions, VM services, etcd members, guest jobs.
   await killAll({ LAB_DIR: labDir, LAB_HOST: host }, sshdPid ? [sshdPid] : [], `-f ${labDir}/hosts/${host}/sshd_config`);
-  const vms = l.vms.filter((v) => v.host === host);
-  for (const vm of vms) await vmctl(labDir, 'stop', vm);
+  await hostGuests(labDir, 'stopall', host);
   fs.writeFileSync(path.join(labDir, 'hosts', host, 'boot_id'), crypto.randomUUID() + '\n');
   if (opts.iommuGroups !== undefined) setIommuGroups(labDir, host, opts.iommuGroups);
 }
 
-/** The second half of a reboot: sshd up again, the host's VMs started (k3s where it is enabled). */
+/** A host's guests at power loss (`stopall`: all stop) or at boot (`startall`: those with onboot). */
+export async function hostGuests(labDir: string, verb: 'startall' | 'stopall', host: string): Promise<void> {
+  await runOk(process.execPath, [path.join(STANDINS_DIR, 'lib', 'hostboot.js'), verb, host], { env: { ...process.env, LAB_DIR: labDir } });
+}
+
+/** A VM's `onboot` (qemu-server's default is 0; the lab's VMs are set to 1, as a homelab's K3s VMs are). */
+export function setOnboot(labDir: string, host: string, vmid: number, on: boolean): void {
+  const file = path.join(labDir, 'hosts', host, 'vms', String(vmid), 'vm.json');
+  const vm = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(file, JSON.stringify({ ...vm, onboot: on ? 1 : 0 }, null, 2) + '\n');
+}
+
+/** The second half of a reboot: sshd up again, the host's guests with onboot started (k3s where it is enabled). */
 export async function powerOn(labDir: string, host: string): Promise<void> {
   const l = readLabJson(labDir);
   if (!l.hosts[host]) throw new Error(`unknown lab host "${host}"`);
@@ -50,7 +62,7 @@ export async function powerOn(labDir: string, host: string): Promise<void> {
   updateLabJson(labDir, (j) => {
     j.pids[`sshd:${host}`] = pid;
   });
-  for (const vm of l.vms.filter((v) => v.host === host)) await vmctl(labDir, 'start', vm);
+  await hostGuests(labDir, 'startall', host);
 }
 
 /** Fault: the next invocation of stand-in `tool` (argv containing `match`, if given) sleeps `ms`, once. */

@@ -42,13 +42,18 @@ export async function setupFrigate(dir: string, l: LabJson): Promise<void> {
     fs.writeFileSync(path.join(dir, 'hosts', vm.host, 'pci.json'), JSON.stringify(passed) + '\n');
     writePassthrough(dir, vm.host, vm.vmid, passed);
   }
-  l.pids['frigate-api'] = spawnDetached(
+  l.pids['frigate-api'] = startFrigateApi(dir);
+  writeLabJson(dir, l);
+}
+
+/** The daemon that serves Frigate's API wherever its pod runs (lib/frigate-api.js); also at a lab's power-on. */
+export function startFrigateApi(dir: string): number {
+  return spawnDetached(
     process.execPath,
     [path.join(STANDINS_DIR, 'lib', 'frigate-api.js')],
     { PATH: process.env.PATH ?? '/usr/bin:/bin', LAB_DIR: dir },
     path.join(dir, 'frigate', 'api.log'),
   );
-  writeLabJson(dir, l);
 }
 
 /** Frigate's database in the lab (a real SQLite file), lib/frigate-db.py. */

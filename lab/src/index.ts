@@ -8,14 +8,15 @@ import { argvRecord, guestAgentLogs, type ArgvEntry } from './argv-record';
 import { parse as parseYaml } from 'yaml';
 import { allowedSignersPath, approverKeyPath, makeApproverKeys, type IdentityMode } from './approvers';
 import * as etcd from './etcd';
-import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, type RebootOptions } from './faults';
+import { delaySessions, hangOnce, powerOff, powerOn, reboot, setIommuGroups, setOnboot, type RebootOptions } from './faults';
 import { FRIGATE_BINS, LabFrigate, seedFrigateDb, setupFrigate } from './frigate';
 import { failDownload, startHttpd, writeWww } from './http';
 import { writeInventory } from './inventory';
 import { LXC_BINS, LabLxc, setupLxc } from './lxc';
 import { PBS_BINS, LabPbs, setupPbs } from './pbs';
 import { makeEtcdPki, sshKeygen } from './pki';
-import { alive, findPids, killAll, portFree } from './proc';
+import { isBuiltLab, killLab, MACHINE_MOUNT_POINTS, powerOffLab, powerOnLab } from './power';
+import { alive, findPids, portFree } from './proc';
 import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
 import { readJsonOr, readLabJson, vmDir, writeLabJson } from './state';
 import {
@@ -29,8 +30,12 @@ export type { RebootOptions } from './faults';
 export { APPROVERS, type IdentityMode } from './approvers';
 
 export interface LabOptions {
-  /** State directory; default a fresh directory under os tmp. Must not hold a running lab. */
+  /** State directory; default a fresh directory under os tmp. Must not hold a running lab (unless `persist`). */
   dir?: string;
+  /** A homelab, not a fixture: when `dir` holds a lab built earlier, power it on again from its files (the same
+   * subnet, keys, etcd data and guests; anything of it still running is killed first, as a power cycle) instead
+   * of building a new one; the other options then do not apply. `stop({ keepDir: true })` powers it off. */
+  persist?: boolean;
   /** IOMMU group count per host (default 42 each), e.g. { 'still-fawn': 0 }. */
   iommuGroups?: Record<string, number>;
   /** Kill this lab when the calling process exits (default true; `lab up` passes false). */
@@ -86,7 +91,11 @@ async function pickSubnet(): Promise<string> {
 
 export class Lab {
   readonly dir: string;
+  /** true when Lab.start powered on a lab built earlier (persist), false when it built this one. */
+  resumed = false;
   private stopped = false;
+  /** A persistent lab's directory outlives the process that started it. */
+  private keepDirOnExit = false;
   private readonly onExit = () => this.killSync();
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.killSync();
@@ -110,6 +119,7 @@ export class Lab {
 
   static async start(opts: LabOptions = {}): Promise<Lab> {
     const dir = path.resolve(opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lab-')));
+    if (opts.persist && isBuiltLab(dir)) return Lab.powerOn(dir, opts.stopOnExit ?? true);
     if (fs.existsSync(path.join(dir, 'lab.json')) && findPids({ LAB_DIR: dir }, `-f ${dir}/hosts/`).length > 0) {
       throw new Error(`a lab is already running in ${dir} (stop it first: npm run lab -- down --dir ${dir})`);
     }
@@ -120,8 +130,23 @@ export class Lab {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const lab = new Lab(dir, opts.stopOnExit ?? true);
+    lab.keepDirOnExit = opts.persist ?? false;
     try {
       await lab.build(opts);
+    } catch (e) {
+      await lab.stop({ keepDir: true });
+      throw e;
+    }
+    return lab;
+  }
+
+  /** The lab built earlier in `dir`, powered on again (lab/src/power.ts). */
+  private static async powerOn(dir: string, stopOnExit: boolean): Promise<Lab> {
+    const lab = new Lab(dir, stopOnExit);
+    lab.keepDirOnExit = true;
+    lab.resumed = true;
+    try {
+      await powerOnLab(dir);
     } catch (e) {
       await lab.stop({ keepDir: true });
       throw e;
@@ -132,7 +157,7 @@ export class Lab {
   private async build(opts: LabOptions): Promise<void> {
     const dir = this.dir;
     // Mount points the VM namespaces bind over (empty directories on the machine itself).
-    for (const p of ['/var/lib/rancher', '/etc/rancher', '/run/sshd']) fs.mkdirSync(p, { recursive: true });
+    for (const p of MACHINE_MOUNT_POINTS) fs.mkdirSync(p, { recursive: true });
     for (const d of ['ssh', 'pki', 'bin', 'www', 'kube/nodes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
     const subnet = await pickSubnet();
     const httpBase = `http://${subnet}.${HTTP_HOST_OCTET}:${HTTP_PORT}`;
@@ -149,7 +174,10 @@ export class Lab {
       fs.writeFileSync(path.join(hd, 'boot_id'), crypto.randomUUID() + '\n');
       setIommuGroups(dir, h.name, opts.iommuGroups?.[h.name] ?? DEFAULT_IOMMU_GROUPS);
     }
-    vms.forEach((vm) => prepareVm(dir, vm));
+    for (const vm of vms) {
+      prepareVm(dir, vm);
+      setOnboot(dir, vm.host, vm.vmid, true); // the host starts it at boot (lab/standins/lib/hostboot.js)
+    }
     for (const b of STANDIN_BINS) fs.symlinkSync(path.join(STANDINS_DIR, b), path.join(dir, 'bin', b));
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
 
@@ -200,6 +228,8 @@ export class Lab {
     writeInventory(dir, l, { identity: opts.identity ?? 'signatures', allowedSigners: allowedSignersPath(dir) });
     fs.writeFileSync(path.join(dir, 'audit.log'), '');
     for (const f of ['argv.log', 'sessions.log']) fs.writeFileSync(path.join(dir, f), ''); // lab/src/argv-record.ts
+    const built = readLabJson(dir);
+    writeLabJson(dir, { ...built, builtAt: new Date().toISOString() });
   }
 
   /** Everything in lab.json: hosts, VMs, addresses, pids. */
@@ -352,13 +382,14 @@ export class Lab {
     return findPids({ LAB_DIR: this.dir }, `-f ${this.dir}/hosts/`);
   }
 
-  /** Kills every process of the lab and removes its directory. Idempotent. */
+  /** Kills every process of the lab and removes its directory; with keepDir, powers the lab off (its
+   * processes gone, every guest stopped, its state kept for Lab.start({ persist })). Idempotent. */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
     process.removeListener('exit', this.onExit);
     process.removeListener('SIGINT', this.onSignal);
     process.removeListener('SIGTERM', this.onSignal);
-    const l = readJsonOr<Partial<LabJson>>(path.join(this.dir, 'lab.json'), {});
-    await killAll({ LAB_DIR: this.dir }, Object.values(l.pids ?? {}), `-f ${this.dir}/hosts/`);
+    if (opts.keepDir) await powerOffLab(this.dir);
+    else await killLab(this.dir);
     if (!opts.keepDir && (fs.existsSync(path.join(this.dir, 'lab.json')) || !fs.existsSync(this.dir))) {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
@@ -379,7 +410,8 @@ export class Lab {
         }
       }
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    // a persistent lab is only powered off (its guests are marked stopped at its next power-on)
+    if (!this.keepDirOnExit) fs.rmSync(this.dir, { recursive: true, force: true });
     this.stopped = true;
   }
 }

@@ -73,6 +73,8 @@ export interface LabJson {
   vms: LabVm[];
   /** Long-running processes the lab started itself (sshd per host, httpd). */
   pids: Record<string, number>;
+  /** Set once the lab is fully built (lab/src/power.ts): only such a lab is powered on again. */
+  builtAt?: string;
 }
 
 export const STANDINS_DIR = path.resolve(__dirname, '..', 'standins');
