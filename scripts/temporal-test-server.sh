@@ -22,7 +22,7 @@ if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
   exit 3
 fi
 
-log "fetching io.temporal:temporal-test-server:${VERSION} and its runtime classpath with Maven (once)"
+log "fetching io.temporal:temporal-test-server:${VERSION} and its runtime classpath with Maven (about a minute, once; cached in $CACHE_DIR)"
 mkdir -p "$(dirname "$CACHE_DIR")"
 # Built beside the cache and renamed into place, so a concurrent or interrupted build never leaves half a cache.
 TMP="$(mktemp -d "$CACHE_DIR.build.XXXXXX")"

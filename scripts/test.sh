@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test command (README): type-check, lint, then every unit and end-to-end test in one node:test run.
+# The test command (README): set-up (everything the tests need, installed once: scripts/setup.mjs),
+# type-check, lint, then every unit and end-to-end test in one node:test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+node scripts/setup.mjs test
 npx tsc --noEmit -p .
 npx eslint src test lab scripts
 # Files run one after another: each starts its own dev server (and lab), and the machine has 2 cores.
