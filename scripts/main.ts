@@ -11,6 +11,7 @@ import { startDevServer } from '../src/shared/dev-server';
 import { ensureSearchAttributes } from '../src/shared/search-attributes-setup';
 import { TASK_QUEUE } from '../src/shared/connection';
 import { createRunbookWorker } from '../src/worker';
+import { rehearsalCommands } from './rehearsal-commands';
 
 async function main(): Promise<void> {
   // Ctrl-C at any point stops everything started so far: before the worker runs we clean up
@@ -56,17 +57,12 @@ async function main(): Promise<void> {
     cleanups.unshift(() => exec.close(), () => connection.close());
     console.log(`worker polling task queue "${TASK_QUEUE}". Start a rejoin from the Web UI (workflow type k3sRejoin,`);
     console.log(`input {"node": "k3s-vm-still-fawn"}) or: ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn`);
-    const key = lab ? lab.approverKey('alice') : '~/.ssh/id_ed25519';
     if (lab) {
       console.log(`The lab's approvers sign their decisions with these keys (allowed_signers: ${lab.allowedSignersPath}):`);
       for (const name of APPROVERS) console.log(`  ${name.padEnd(6)} ${lab.approverKey(name)}`);
     }
-    console.log(`Rehearse the signed way, as alice: start, follow, then approve each gate with her key:`);
-    console.log(`  ./bin/runbook start k3s-rejoin --node k3s-vm-still-fawn --key ${key}`);
-    console.log(`  ./bin/runbook watch k3s-rejoin-k3s-vm-still-fawn`);
-    console.log(`  ./bin/runbook approve k3s-rejoin-k3s-vm-still-fawn --step remove-stale-node --key ${key}`);
-    console.log(`The whole plan (rejoin, soak, PBS, Frigate, LXC retirement), rehearsed with a 2-minute soak:`);
-    console.log(`  ./bin/runbook start recovery-program --node k3s-vm-still-fawn --key ${key} --input '{"soak": "2m", "checkEvery": "1m", "rehearsal": true}'`);
+    // alice's lab key, or (your own homelab) none: the CLI signs with ssh-agent's first key
+    for (const line of rehearsalCommands(lab?.approverKey('alice')).lines) console.log(line);
     if (interrupted) return;
     workerRunning = true;
     await worker.run(); // until SIGINT/SIGTERM

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Lab } from './index';
+import { registerVerbs } from './verbs';
 
 const DEFAULT_DIR = path.join('.data', 'lab');
 
@@ -62,6 +63,8 @@ program
       ),
     );
   });
+
+registerVerbs(program); // the manual steps' verbs (lab/src/verbs.ts)
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);

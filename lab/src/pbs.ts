@@ -227,6 +227,11 @@ export class LabPbs {
     return lib.hostPbs(this.dir, host).fingerprint;
   }
 
+  /** The disk whose /dev/disk/by-id name carries `serial` (udev's ID_SERIAL is <model>_<serial>), or null. */
+  diskBySerial(serial: string): DiskState | null {
+    return lib.disks(this.dir).find((x) => x.byId.endsWith(`_${serial}`)) ?? null;
+  }
+
   /** Where the disk is attached and where its pool is imported (null: exported). */
   disk(byId = PBS_DISK): DiskState {
     const d = lib.disks(this.dir).find((x) => x.byId === byId);

@@ -12,6 +12,8 @@ export interface NodeFacts {
   gpuPassthrough: boolean;
   approvers: string[];
   peers: string[];
+  /** The target is the lab in this directory (inventory `lab`): manual steps name its verbs. */
+  lab?: { dir: string };
 }
 
 export function inventoryActivities(deps: ActivityDeps) {
@@ -34,6 +36,7 @@ export function inventoryActivities(deps: ActivityDeps) {
         gpuPassthrough: n.gpuPassthrough,
         approvers: deps.inventory.approvers,
         peers,
+        ...(deps.inventory.lab ? { lab: { dir: deps.inventory.lab.dir } } : {}),
         evidence: [
           `${node}: VM ${n.vmid} on ${n.host}, address ${n.address}${n.gpuPassthrough ? ', needs GPU passthrough' : ''}`,
           `other server nodes: ${peers.join(', ') || 'none'}`,

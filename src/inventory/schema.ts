@@ -93,6 +93,9 @@ export const inventorySchema = z
     pbs: pbsSchema.optional(),
     /** Phase 3 and 4: the Frigate that moves into K3s and the LXC it leaves (src/inventory/frigate.ts). */
     frigate: frigateSchema.optional(),
+    /** Written by the lab (lab/src/inventory.ts), never by hand: this homelab is the lab in `dir`, so a
+     * manual step's instructions name the `npm run lab -- <verb>` that does it there. */
+    lab: z.strictObject({ dir: absolutePath }).optional(),
   })
   .superRefine((inv, ctx) => {
     for (const issue of crossCheckInventory(inv)) ctx.addIssue({ code: 'custom', ...issue });

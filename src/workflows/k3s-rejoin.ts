@@ -5,6 +5,7 @@ import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkRejoinInput, type K3sRejoinInput } from './k3s-rejoin-input';
+import { inTheLab } from './runbook/lab-verb';
 
 export type { K3sRejoinInput };
 
@@ -18,10 +19,14 @@ const watchers = proxyActivities<RunbookActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // until cancelled
 });
 
-const ENABLE_VTD =
-  'The Proxmox host has 0 IOMMU groups: VT-d is off, so PCIe passthrough cannot work. In the BIOS: ' +
-  'Advanced → System Agent Configuration → VT-d → Enabled, save and reboot the host. The run goes on by ' +
-  'itself once the host is back with IOMMU groups; send `abort` to stop here with nothing changed.';
+function enableVtd(node: { host: string; lab?: { dir: string } }): string {
+  return (
+    'The Proxmox host has 0 IOMMU groups: VT-d is off, so PCIe passthrough cannot work. In the BIOS: ' +
+    'Advanced → System Agent Configuration → VT-d → Enabled, save and reboot the host. The run goes on by ' +
+    'itself once the host is back with IOMMU groups; send `abort` to stop here with nothing changed.' +
+    inTheLab(node.lab, [['bios', node.host, '--vtd', 'on']])
+  );
+}
 
 export const K3S_REJOIN_STEPS: StepDef[] = [
   { id: 'read-inventory', title: 'Find the node, its Proxmox host and VM in the inventory', kind: 'check' },
@@ -59,10 +64,10 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
       if (iommu.groups > 0) rb.skip('enable-vtd', 'VT-d is on');
       while (iommu.groups === 0 && !input.dryRun) {
         const bootId = iommu.bootId;
-        await rb.manual('enable-vtd', ENABLE_VTD, () => watchers.awaitHostReboot({ host: node.host, bootId }));
+        await rb.manual('enable-vtd', enableVtd(node), () => watchers.awaitHostReboot({ host: node.host, bootId }));
         iommu = await rb.check('iommu', () => checks.countIommuGroups({ host: node.host }));
       }
-      if (iommu.groups === 0) await rb.manual('enable-vtd', ENABLE_VTD, async () => ({ evidence: [] }));
+      if (iommu.groups === 0) await rb.manual('enable-vtd', enableVtd(node), async () => ({ evidence: [] }));
     } else {
       rb.skip('iommu', `${node.name} needs no GPU passthrough`);
       rb.skip('enable-vtd', `${node.name} needs no GPU passthrough`);

@@ -6,6 +6,7 @@ import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkPbsMigrationInput, type PbsMigrationInput } from './pbs-migration-input';
+import { inTheLab } from './runbook/lab-verb';
 
 export type { PbsMigrationInput };
 
@@ -28,12 +29,13 @@ export const PBS_MIGRATION_STEPS: StepDef[] = [
   { id: 'remove-old-datastore', title: 'Remove the old datastore entry on the old host', kind: 'change' },
 ];
 
-function moveInstructions(m: { from: string; to: string; diskSerial: string; pool: string }, notFound?: string): string {
+function moveInstructions(m: { from: string; to: string; diskSerial: string; pool: string; lab?: { dir: string } }, notFound?: string): string {
   return (
     (notFound ? `${notFound}. ` : '') +
     `Shut down ${m.from} if its bays are not hot-swap, take out the disk with serial ${m.diskSerial} (ZFS pool ${m.pool}, ` +
     `exported), put it into ${m.to} and check that ${m.to} sees it (ls /dev/disk/by-id | grep ${m.diskSerial}). ` +
-    'Then send `done` for step "move-disk" (or `abort` to stop here: the jobs stay disabled and the pool exported).'
+    'Then send `done` for step "move-disk" (or `abort` to stop here: the jobs stay disabled and the pool exported).' +
+    inTheLab(m.lab, [['move-disk', '--serial', m.diskSerial, '--to', m.to]])
   );
 }
 

@@ -5,6 +5,7 @@ import { checkFrigateInput } from './frigate-migration-input';
 import { checkRejoinInput } from './k3s-rejoin-input';
 import { checkLxcRetirementInput } from './lxc-retirement-input';
 import { checkPbsMigrationInput } from './pbs-migration-input';
+import { normalizeSignature } from './runbook/decision';
 import { durationMs } from './runbook/duration';
 
 export const PROGRAM_STEPS_IN_ORDER = ['rejoin', 'soak', 'pbs-migration', 'frigate-migration', 'lxc-retirement'] as const;
@@ -24,6 +25,8 @@ export interface RecoveryProgramInput {
   dryRun?: boolean;
   requestedBy?: string;
   gateDeadline?: string;
+  /** The starter's `ssh-keygen -Y sign` of startText() (`runbook start --key` adds it): names who started the program. */
+  startSignature?: string;
   /** Extra input for each phase, passed as is (e.g. lxcRetirement: { grace: "48h" }). */
   phases?: { rejoin?: object; pbsMigration?: object; frigateMigration?: object; lxcRetirement?: object };
 }
@@ -36,10 +39,11 @@ export interface ProgramInput {
   dryRun: boolean;
   requestedBy?: string;
   gateDeadline?: string;
+  startSignature?: string;
   phases: NonNullable<RecoveryProgramInput['phases']>;
 }
 
-const KEYS = new Set(['node', 'soak', 'checkEvery', 'rehearsal', 'startAt', 'dryRun', 'requestedBy', 'gateDeadline', 'phases']);
+const KEYS = new Set(['node', 'soak', 'checkEvery', 'rehearsal', 'startAt', 'dryRun', 'requestedBy', 'gateDeadline', 'startSignature', 'phases']);
 const PHASE_KEYS = new Set(['rejoin', 'pbsMigration', 'frigateMigration', 'lxcRetirement']);
 const DAY = 86_400_000;
 
@@ -75,6 +79,9 @@ export function checkProgramInput(input: unknown): ProgramInput {
   if (i.gateDeadline !== undefined && (typeof i.gateDeadline !== 'string' || durationMs(i.gateDeadline) === undefined)) {
     throw bad('"gateDeadline" must be a duration like "90s", "30m", "4h" or "2d"');
   }
+  if (i.startSignature !== undefined && normalizeSignature(i.startSignature) === undefined) {
+    throw bad('"startSignature" must be the armored SSH SIGNATURE that `ssh-keygen -Y sign` writes (at most 4096 characters)');
+  }
   const phases = i.phases ?? {};
   if (typeof phases !== 'object' || phases === null || Array.isArray(phases)) throw bad('"phases" must be an object');
   for (const [k, v] of Object.entries(phases)) {
@@ -89,6 +96,7 @@ export function checkProgramInput(input: unknown): ProgramInput {
     dryRun: (i.dryRun as boolean | undefined) ?? false,
     requestedBy: i.requestedBy as string | undefined,
     gateDeadline: i.gateDeadline as string | undefined,
+    ...(i.startSignature !== undefined ? { startSignature: i.startSignature as string } : {}),
     phases: phases as ProgramInput['phases'],
   };
   // each phase's own input check, now: a typo must not wait for weeks to be found

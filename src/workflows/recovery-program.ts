@@ -1,7 +1,7 @@
 // Program: bring the node back, watch it, then move the services onto it, phase by phase (the seed's
 // still-fawn plan). Each phase is its own runbook, run as a child workflow with a stable ID; its
 // gates are decided on that workflow, and this program's status shows where every phase is.
-import { ParentClosePolicy, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
@@ -31,6 +31,8 @@ export async function recoveryProgram(rawInput: RecoveryProgramInput): Promise<R
     dryRun: input.dryRun,
     requestedBy: input.requestedBy,
     gateDeadline: input.gateDeadline,
+    // a signed start (`runbook start --key`) is verified by an activity: a path older runs never took
+    startSignature: input.startSignature !== undefined && patched('program-signed-start') ? input.startSignature : undefined,
     steps: RECOVERY_PROGRAM_STEPS,
   });
   const due = (step: (typeof PROGRAM_STEPS_IN_ORDER)[number]) => {

@@ -29,6 +29,8 @@ export interface PbsMove {
   diskSerial: string;
   /** Where PVE reaches the PBS of `to` (its inventory address). */
   toServer: string;
+  /** The target is the lab in this directory (inventory `lab`): the disk move names its verb. */
+  lab?: { dir: string };
   evidence: string[];
 }
 
@@ -210,6 +212,7 @@ export function pbsActivities(deps: ActivityDeps) {
       return {
         from: p.from, to: p.to, storage: p.pveStorage, datastore: p.datastore, datastorePath: p.datastorePath, pool: p.pool,
         diskSerial: p.diskSerial, toServer: to.address,
+        ...(inv.lab ? { lab: { dir: inv.lab.dir } } : {}),
         evidence: [`datastore ${p.datastore} (${p.datastorePath}, pool ${p.pool}, disk serial ${p.diskSerial}) moves ${p.from} → ${p.to}`, `PVE storage ${p.pveStorage} will point at ${to.address}:${p.port}`],
       };
     },
