@@ -20,7 +20,12 @@ done
 if ! "$TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" >/dev/null 2>&1; then
   "$TEMPORAL" operator namespace create --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" --retention 30d
 fi
+# A namespace just registered is "not found" until the server's namespace cache refreshes (about 10 s): retry.
 for name in RunbookName RunbookTarget RunbookWaitingOn; do
-  "$TEMPORAL" operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" --name "$name" --type Keyword
+  attempt=1
+  until out="$("$TEMPORAL" operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" --name "$name" --type Keyword 2>&1)"; do
+    [ "$attempt" -lt "$ATTEMPTS" ] || { echo "temporal-namespace-setup: search attribute $name: $out" >&2; exit 1; }
+    attempt=$((attempt + 1)); sleep 1
+  done
 done
 echo "temporal-namespace-setup: namespace $NAMESPACE with search attributes on $TEMPORAL_ADDRESS"
