@@ -120,6 +120,7 @@ export class Lab {
   static async start(opts: LabOptions = {}): Promise<Lab> {
     const dir = path.resolve(opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lab-')));
     if (opts.persist && isBuiltLab(dir)) return Lab.powerOn(dir, opts.stopOnExit ?? true);
+    if (opts.persist && fs.existsSync(path.join(dir, 'lab.json'))) await killLab(dir); // half-built (interrupted): built anew
     if (fs.existsSync(path.join(dir, 'lab.json')) && findPids({ LAB_DIR: dir }, `-f ${dir}/hosts/`).length > 0) {
       throw new Error(`a lab is already running in ${dir} (stop it first: npm run lab -- down --dir ${dir})`);
     }
