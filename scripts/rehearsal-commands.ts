@@ -14,7 +14,7 @@ export const REHEARSAL_INPUT = {
   soak: '1m',
   checkEvery: '30s',
   rehearsal: true,
-  phases: { lxcRetirement: { healthyFor: '1m', checkEvery: '30s', grace: '30s' } },
+  phases: { lxcRetirement: { healthyFor: '30s', checkEvery: '15s', grace: '30s' } },
 };
 
 export interface Command {

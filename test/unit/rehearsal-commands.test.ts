@@ -16,7 +16,7 @@ describe('the printed rehearsal', () => {
     assert.deepEqual(input, REHEARSAL_INPUT);
     const checked = checkProgramInput({ node: 'k3s-vm-still-fawn', ...input, startSignature: SIGNATURE });
     assert.equal(checked.startSignature, SIGNATURE, 'a signed start (runbook start --key) is accepted');
-    assert.deepEqual(phaseInputs(checked).lxcRetirement, { dryRun: false, healthyFor: '1m', checkEvery: '30s', grace: '30s' });
+    assert.deepEqual(phaseInputs(checked).lxcRetirement, { dryRun: false, healthyFor: '30s', checkEvery: '15s', grace: '30s' });
     assert.equal('startSignature' in phaseInputs(checked).lxcRetirement, false, "the program's signature is not a phase's");
   });
 
