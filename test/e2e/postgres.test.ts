@@ -22,6 +22,19 @@ import { uniqueId, until, waitForStatus } from '../helpers/temporal';
 
 const NODE = 'k3s-vm-still-fawn';
 
+/** The pids whose command line (/proc/<pid>/cmdline) contains `secret`. */
+function argvHolding(secret: string): string[] {
+  const hits: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`).includes(secret)) hits.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return hits;
+}
+
 describe('PostgreSQL-backed Temporal server: a rejoin through two kills of the server process', () => {
   let db: PostgresCluster | undefined;
   let server: TemporalServerProcess | undefined;
@@ -72,6 +85,8 @@ describe('PostgreSQL-backed Temporal server: a rejoin through two kills of the s
     lab!.hangOnce('install.sh', 15_000);
     await until(() => lab!.audit().some((e) => e.tool === 'install.sh'), 240_000, 200);
     await killAndRestart('install.sh running');
+    // the database password reached the SQL tool, the server and initdb in the environment or 0600 files only
+    assert.deepEqual(argvHolding(db!.password), [], 'the PostgreSQL password is in no process\'s argv');
 
     const result = (await h.result()) as RunbookResult;
     stopApproving();
