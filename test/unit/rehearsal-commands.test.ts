@@ -38,8 +38,8 @@ describe('manual steps in the lab', () => {
   it('name the lab verb only when the target is the lab', () => {
     assert.equal(inTheLab(undefined, [['bios', 'still-fawn', '--vtd', 'on']]), '');
     assert.equal(
-      inTheLab({ dir: '/work/x/.data/lab' }, [['move-disk', '--serial', 'ZFN1ABCD', '--to', 'still-fawn']]),
-      " In the lab, from the project's directory, `npm run lab -- move-disk --serial ZFN1ABCD --to still-fawn --dir /work/x/.data/lab` does it.",
+      inTheLab({ dir: '/srv/homelab-runbooks/.data/lab' }, [['move-disk', '--serial', 'ZFN1ABCD', '--to', 'still-fawn']]),
+      " In the lab, from the project's directory, `npm run lab -- move-disk --serial ZFN1ABCD --to still-fawn --dir /srv/homelab-runbooks/.data/lab` does it.",
     );
   });
 });
