@@ -76,7 +76,7 @@ export function rehearsalCommands(key: string | undefined): RehearsalCommands {
       `Phase 4's healthy period ${phases.lxcRetirement.healthyFor} and grace ${phases.lxcRetirement.grace}):`,
     `  ${program.start.text}`,
     `  ${program.status.text}            # every phase, and the gate it waits on`,
-    `  ${program.approve('<step>').text}   # a point of no return needs a second key (bob's)`,
+    `  ${program.approve('<step>').text}   # with approvals.twoPersonIrreversible a point of no return also needs bob's key`,
     '  at a manual step, do what its instructions say (in the lab: the `npm run lab -- <verb>` they name), then:',
     `  ${program.done('<step>').text}`,
   );
