@@ -38,8 +38,14 @@ export async function powerOff(labDir: string, host: string, opts: Pick<RebootOp
   // Everything of this host dies at once: sshd, sessions, VM services, etcd members, guest jobs.
   await killAll({ LAB_DIR: labDir, LAB_HOST: host }, sshdPid ? [sshdPid] : [], `-f ${labDir}/hosts/${host}/sshd_config`);
   await hostGuests(labDir, 'stopall', host);
+  fs.writeFileSync(poweredOffMarker(labDir, host), new Date().toISOString() + '\n'); // stays off through a power-on of the whole lab
   fs.writeFileSync(path.join(labDir, 'hosts', host, 'boot_id'), crypto.randomUUID() + '\n');
   if (opts.iommuGroups !== undefined) setIommuGroups(labDir, host, opts.iommuGroups);
+}
+
+/** Present while a host is powered off on its own (lab.powerOff), until its powerOn. */
+export function poweredOffMarker(labDir: string, host: string): string {
+  return path.join(labDir, 'hosts', host, 'powered-off');
 }
 
 /** A host's guests at power loss (`stopall`: all stop) or at boot (`startall`: those with onboot). */
@@ -58,6 +64,7 @@ export function setOnboot(labDir: string, host: string, vmid: number, on: boolea
 export async function powerOn(labDir: string, host: string): Promise<void> {
   const l = readLabJson(labDir);
   if (!l.hosts[host]) throw new Error(`unknown lab host "${host}"`);
+  fs.rmSync(poweredOffMarker(labDir, host), { force: true });
   const pid = await startSshd(labDir, host, l.hosts[host].address);
   updateLabJson(labDir, (j) => {
     j.pids[`sshd:${host}`] = pid;

@@ -4,7 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hostGuests } from './faults';
+import { hostGuests, poweredOffMarker } from './faults';
 import { FRIGATE_API_PORT, startFrigateApi } from './frigate';
 import { startHttpd } from './http';
 import { CT_MOUNTS } from './lxc';
@@ -68,8 +68,11 @@ export async function powerOnLab(dir: string): Promise<void> {
   const pids: Record<string, number> = {};
   pids.httpd = await startHttpd(dir, `${l.subnet}.${HTTP_HOST_OCTET}`);
   updateLabJson(dir, (j) => (j.pids = { ...pids }));
+  // a host powered off on its own (lab.powerOff, `npm run lab -- power-off`) stays off until its own power-on
+  const hosts = Object.keys(l.hosts).filter((h) => !fs.existsSync(poweredOffMarker(dir, h)));
   await Promise.all(
-    Object.entries(l.hosts).map(async ([h, { address, port }]) => {
+    hosts.map(async (h) => {
+      const { address, port } = l.hosts[h]!;
       if (port !== SSH_PORT) throw new Error(`lab host ${h}: port ${port} is not the lab's ${SSH_PORT}`);
       fs.writeFileSync(path.join(dir, 'hosts', h, 'boot_id'), crypto.randomUUID() + '\n');
       writeSshdConfig(dir, h, address);
@@ -78,5 +81,5 @@ export async function powerOnLab(dir: string): Promise<void> {
   );
   pids['frigate-api'] = startFrigateApi(dir);
   updateLabJson(dir, (j) => (j.pids = { ...pids }));
-  for (const h of Object.keys(l.hosts)) await hostGuests(dir, 'startall', h);
+  for (const h of hosts) await hostGuests(dir, 'startall', h);
 }

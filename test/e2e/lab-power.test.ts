@@ -1,6 +1,6 @@
 // The lab's power as a homelab's: a host boots the guests that have `onboot` set, as Proxmox's startall
 // does (pve-manager PVE/API2/Nodes.pm), whatever ran before; the whole lab powers off and on again as the
-// same homelab, and never moves to another subnet when its ports are taken.
+// same homelab (a host switched off on its own stays off), and never moves to another subnet when its ports are taken.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -73,5 +73,17 @@ describe('lab power: host boots and the whole homelab', () => {
     await until(async () => (await lab.endpointHealth().catch(() => [])).filter((h) => h.health).length === 4, 60_000, 500);
     assert.deepEqual((await lab.etcdMembers()).map((m) => m.id).sort(), members, 'the same members, restarted from their data');
     assert.equal(lab.lxc.container(CT_HOST, CTID)?.status, 'running', 'onboot: the CT is back');
+
+    // a host powered off on its own stays off through the whole lab's power cycle, until its own power-on
+    await lab.powerOff('pve');
+    await lab.stop({ keepDir: true });
+    lab = await Lab.start({ dir, persist: true });
+    const sshdUp = (host: string) => new Promise<boolean>((r) => {
+      const s = net.connect({ host: lab.info.hosts[host]!.address, port: 2222 }, () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    assert.deepEqual([await sshdUp('pve'), await sshdUp('pumped-piglet')], [false, true]);
+    await lab.powerOn('pve');
+    await until(async () => (await ready('k3s-vm-pve')) === 'True', 60_000, 500);
   });
 });
