@@ -18,6 +18,7 @@ import { makeEtcdPki, sshKeygen } from './pki';
 import { isBuiltLab, killLab, MACHINE_MOUNT_POINTS, powerOffLab, powerOnLab } from './power';
 import { alive, findPids, portFree } from './proc';
 import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
+import { assertLabRequirements } from './requirements';
 import { readJsonOr, readLabJson, vmDir, writeLabJson } from './state';
 import {
   DEFAULT_IOMMU_GROUPS, FIRST_HOST, GO_VERSION, HOSTS, HTTP_HOST_OCTET, HTTP_PORT, K3S_COMMIT, K3S_VERSION,
@@ -118,6 +119,7 @@ export class Lab {
   }
 
   static async start(opts: LabOptions = {}): Promise<Lab> {
+    assertLabRequirements(); // a missing sshd or etcd is named with its package, before anything starts
     const dir = path.resolve(opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lab-')));
     if (opts.persist && isBuiltLab(dir)) return Lab.powerOn(dir, opts.stopOnExit ?? true);
     if (opts.persist && fs.existsSync(path.join(dir, 'lab.json'))) await killLab(dir); // half-built (interrupted): built anew
