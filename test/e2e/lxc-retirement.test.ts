@@ -77,6 +77,7 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     const all = result.plan!.flatMap((p) => p.commands).join('\n');
     assert.match(all, /^vzdump 113 --storage pbs-homelab --mode snapshot$/m);
     assert.match(all, /^pct stop 113$/m);
+    assert.match(all, /^pct set 113 --onboot 0$/m, 'the stop also keeps the host from starting the CT at its next boot');
     assert.match(all, /^pct destroy 113 --purge 1$/m);
     assert.deepEqual(changes(), []);
     assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'running');
@@ -206,5 +207,36 @@ void describe('lxc retirement (Phase 4)', { timeout: 300_000 }, () => {
     } finally {
       if (s.lab.lxc.exists(CT)) s.lab.lxc.setConfig(CT, 'mp1', undefined);
     }
+  });
+
+  // issue 12 (Phase 4): `pct stop` leaves `onboot: 1`, and the host's boot (pve-manager startall) starts it again
+  it('a reboot of the host during the grace does not start the stopped CT again; the run destroys it', async () => {
+    if (!s.lab.lxc.exists(CT)) createCt(s.lab.dir, HOST, CT, { hostname: 'frigate', rootfs: 'local-lvm:vm-113-disk-0,size=32G', mp0: '/tank/frigate,mp=/media/frigate' }, {});
+    s.lab.lxc.setConfig(CT, 'onboot', '1');
+    s.lab.lxc.setStatus(HOST, CT, 'running');
+    const earlier = changes().length;
+    const h = await s.start('lxcRetirement', { ...REHEARSAL, grace: '20s', requestedBy: 'dave' });
+    await soakThrough(h, 'backup');
+    await decide(s.lab, h, 'approve', { step: 'backup', by: 'bob' });
+    const stop = await waitForStatus(h, gateOpen('stop-ct'), 60_000);
+    await send(s.lab, h, 'approve', { step: 'stop-ct', by: 'alice' });
+    await waitForStatus(h, (x) => x.timer?.step === 'grace', 60_000);
+
+    await s.lab.reboot(HOST, { downMs: 300 });
+    assert.equal(s.lab.lxc.container(HOST, CT)?.status, 'stopped', 'the host came back and the CT stayed stopped');
+    assert.notEqual(String(s.lab.lxc.container(HOST, CT)?.onboot ?? '0'), '1', 'pct config shows no onboot: 1 after the stop step');
+    const stopPlan = stop.steps.find((st) => st.id === 'stop-ct')?.plan;
+    assert.ok(stopPlan?.commands.includes('pct set 113 --onboot 0'), `the stop's plan turns onboot off: ${JSON.stringify(stopPlan?.commands)}`);
+
+    await waitForStatus(h, gateOpen('destroy-ct'), 120_000);
+    await decide(s.lab, h, 'approve', { step: 'destroy-ct', by: 'carol', comment: 'backup checked' });
+    const result = (await h.result()) as RunbookResult;
+    assert.equal(result.outcome, 'completed', result.summary);
+    assert.equal(s.lab.lxc.exists(CT), false, 'the CT is destroyed');
+    const starts = changes().slice(earlier).filter((e) => e.tool === 'pct' && e.argv[0] === 'start');
+    assert.deepEqual(starts, [], 'nothing started the CT again');
+    const evidence = result.steps.find((st) => st.id === 'stop-ct')!.evidence.join('\n');
+    assert.match(evidence, /onboot was 1/);
+    assert.match(evidence, /pct set 113 --onboot 1 && pct start 113/);
   });
 });

@@ -35,6 +35,8 @@ export interface StopFacts {
   host: string;
   ctid: number;
   state: CtState;
+  /** `onboot` in `pct config` before the stop: set, the host's next boot would start the CT again. */
+  onboot?: boolean;
 }
 
 export interface DestroyFacts {
@@ -101,6 +103,12 @@ export function lxcActivities(deps: ActivityDeps) {
     const impact = destroyImpact(parseCtVolumes(conf), ctid);
     refuseLoss(impact, ctid, host);
     return { conf, evidence: impactEvidence(impact, ctid) };
+  }
+
+  /** `onboot` of the CT's config (`pct config`), read as pve-common JSONSchema.pm parse_boolean does. */
+  async function readOnboot(host: string, ctid: number): Promise<boolean> {
+    const conf = parsePctConfig((await runOk(deps, hostTarget(host), cmd.pctConfig(ctid))).stdout);
+    return /^(1|on|yes|true)$/i.test(conf.onboot ?? '');
   }
 
   return {
@@ -189,20 +197,43 @@ export function lxcActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Preflight of the stop: what `pct stop` has left to do. */
+    /**
+     * Preflight of the stop: what is left of `pct stop` and of turning `onboot` off. `pct stop` leaves
+     * `onboot: 1` in the config (pve-container API2/LXC/Status.pm vm_stop writes no config), and the
+     * host's boot starts every guest with it (pve-manager PVE/API2/Nodes.pm startall): a reboot during
+     * the grace would bring the old Frigate back.
+     */
     async planStopCt({ host, ctid }: { host: string; ctid: number }): Promise<Planned<StopFacts>> {
       const state = await ctState(host, ctid);
-      const commands = state === 'running' ? [cmd.pctStop(ctid)] : [`# CT ${ctid} is ${state === 'gone' ? 'already destroyed' : 'already stopped'}: nothing to stop`];
-      return { plan: planOf(describeTarget(hostTarget(host)), commands, { ct: String(ctid), state }), facts: { host, ctid, state } };
+      const onboot = state !== 'gone' && (await readOnboot(host, ctid));
+      const commands = [
+        ...(state === 'running' ? [cmd.pctStop(ctid)] : [`# CT ${ctid} is ${state === 'gone' ? 'already destroyed' : 'already stopped'}: nothing to stop`]),
+        ...(onboot ? [cmd.pctSetOnboot(ctid, false)] : []),
+      ];
+      const facts = { ct: String(ctid), state, ...(state === 'gone' ? {} : { onboot: onboot ? '1' : '0 (or unset)' }) };
+      return { plan: planOf(describeTarget(hostTarget(host)), commands, facts), facts: { host, ctid, state, onboot } };
     },
 
     async stopCt(f: StopFacts): Promise<{ evidence: string[] }> {
       const state = await ctState(f.host, f.ctid);
-      if (state !== 'running') return { evidence: [`CT ${f.ctid} is ${state === 'gone' ? 'already destroyed' : 'already stopped'}`] };
-      await runOk(deps, hostTarget(f.host), cmd.pctStop(f.ctid), { timeoutMs: 300_000 });
+      if (state === 'gone') return { evidence: [`CT ${f.ctid} is already destroyed`] };
+      const onboot = await readOnboot(f.host, f.ctid);
+      const evidence: string[] = [`pct config ${f.ctid} → ${onboot ? 'onboot was 1 (the next boot of the host would start it again)' : 'onboot not set (the host does not start it at boot)'}`];
+      if (state === 'running') {
+        await runOk(deps, hostTarget(f.host), cmd.pctStop(f.ctid), { timeoutMs: 300_000 });
+        evidence.push(`pct stop ${f.ctid} → ok`);
+      } else evidence.push(`CT ${f.ctid} is already stopped`);
+      if (onboot) {
+        await runOk(deps, hostTarget(f.host), cmd.pctSetOnboot(f.ctid, false));
+        evidence.push(`pct set ${f.ctid} --onboot 0 → ok`);
+      }
+      // post-conditions through second reads: pct status says stopped, pct config has no onboot: 1
       const after = await ctState(f.host, f.ctid);
       if (after !== 'stopped') throw new Error(`pct stop ${f.ctid} returned, but the CT is ${after}`);
-      return { evidence: [`pct stop ${f.ctid} → ok`, `pct status ${f.ctid} → status: stopped`] };
+      if (await readOnboot(f.host, f.ctid)) throw new Error(`pct set ${f.ctid} --onboot 0 returned, but pct config ${f.ctid} still shows onboot: 1`);
+      evidence.push(`pct status ${f.ctid} → status: stopped; pct config ${f.ctid} → no onboot: 1`);
+      evidence.push(`to bring it back: ${f.onboot || onboot ? cmd.bringBack(f.ctid) : `pct start ${f.ctid}`}`);
+      return { evidence };
     },
 
     /**
