@@ -163,4 +163,24 @@ void describe('lab: LXC containers (pct)', { timeout: 120_000 }, () => {
     const after = JSON.parse((await sshExec(lab, HOST, 'pvesh get /cluster/resources --type vm --output-format json')).stdout) as { vmid: number }[];
     assert.equal(after.some((g) => g.vmid === 120), false, 'absent from the whole cluster');
   });
+
+  // pve-container API2/LXC/Config.pm update_vm, LXC/Config.pm update_pct_config; pve-common JSONSchema.pm get_options
+  void test('pct set: onboot written as 1/0, --delete drops the line, real messages and exit codes, audited as a change', async () => {
+    createCt(lab.dir, HOST, 130, { hostname: 'spare', rootfs: 'local-lvm:vm-130-disk-0,size=8G', onboot: 1 }, {});
+    const onbootLine = async () => (await pct('config 130')).stdout.split('\n').filter((l) => l.startsWith('onboot:'));
+    assert.deepEqual(await onbootLine(), ['onboot: 1']);
+    assert.deepEqual(await pct('set 130 --onboot 0'), { code: 0, stdout: '', stderr: '' });
+    assert.deepEqual(await onbootLine(), ['onboot: 0']);
+    assert.equal((await pct('set 130 --onboot yes')).code, 0);
+    assert.deepEqual(await onbootLine(), ['onboot: 1']);
+    assert.deepEqual(await pct('set 130 --delete onboot'), { code: 0, stdout: '', stderr: '' });
+    assert.deepEqual(await onbootLine(), []);
+    assert.deepEqual(await pct('set 130 --delete onboot'), { code: 0, stdout: '', stderr: "cannot delete 'onboot' - not set in current configuration!\n" });
+    assert.deepEqual(await pct('set 130'), { code: 255, stdout: '', stderr: 'no options specified\n' });
+    assert.deepEqual(await pct('set 130 --onboot maybe'), { code: 255, stdout: '', stderr: 'unable to parse boolean option\n' });
+    lab.lxc.setConfig(130, 'lock', 'backup');
+    assert.deepEqual(await pct('set 130 --onboot 0'), { code: 255, stdout: '', stderr: 'CT is locked (backup)\n' });
+    assert.equal((await pct('set 131 --onboot 0')).stderr, "Configuration file 'nodes/fun-bedbug/lxc/131.conf' does not exist\n");
+    assert.ok(lab.audit().some((e) => e.tool === 'pct' && e.argv[0] === 'set' && e.change), 'pct set is audited as a change');
+  });
 });
