@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
 import { runCli } from '../helpers/cli';
+import { recordHistory } from '../helpers/histories';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
 import { PBS_STORAGE, PBS_TO } from '../../lab/src/pbs';
@@ -89,6 +90,7 @@ describe('the printed whole-program rehearsal, done by hand with the lab verbs',
     }
     if (failure) throw failure;
     assert.equal(result!.outcome, 'completed', result!.summary);
+    await recordHistory('program-rehearsal-signed-start', program); // the patched program-signed-start path
     assert.deepEqual(
       result!.steps.map((x) => [x.id, x.state]),
       [['rejoin', 'done'], ['soak', 'done'], ['pbs-migration', 'done'], ['frigate-migration', 'done'], ['lxc-retirement', 'done']],
