@@ -2,12 +2,12 @@
 // the `postgres` user (initdb and postgres refuse to run as root), listening on 127.0.0.1 and a free
 // port only (its Unix socket in that directory, not /run/postgresql), one superuser with a random
 // password checked by scram-sha-256. stop() shuts it down and removes the directory.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trackChild } from './children';
+import { ServerProcess } from './server-process';
 import { POSTGRES_MAJOR } from './postgres-topology';
 import { freePort } from './temporal';
 
@@ -28,8 +28,7 @@ function runAs(): RunAs {
 export class PostgresCluster {
   readonly host = '127.0.0.1';
   readonly user = 'temporal';
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
+  private readonly proc: ServerProcess;
 
   private constructor(
     readonly dir: string,
@@ -37,7 +36,9 @@ export class PostgresCluster {
     /** The superuser's password: hand it on in environment variables or 0600 files, never argv. */
     readonly password: string,
     private readonly as: RunAs,
-  ) {}
+  ) {
+    this.proc = new ServerProcess('postgres', path.join(dir, 'postgres.log'));
+  }
 
   get dataDir(): string {
     return path.join(this.dir, 'data');
@@ -80,52 +81,20 @@ export class PostgresCluster {
 
   /** Starts the postmaster and resolves once it accepts connections on 127.0.0.1:port. */
   async up(timeoutMs = 30_000): Promise<void> {
-    if (this.child) return;
-    const log = fs.openSync(path.join(this.dir, 'postgres.log'), 'a');
-    const child = spawn(
-      path.join(POSTGRES_BIN, 'postgres'),
-      ['-D', this.dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', `port=${this.port}`, '-c', `unix_socket_directories=${this.dir}`],
-      { ...this.as, cwd: this.dir, stdio: ['ignore', log, log] },
-    );
-    fs.closeSync(log);
-    trackChild(child);
-    this.child = child;
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        if (this.child === child) this.child = undefined;
-        resolve();
-      }),
-    );
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.child) throw new Error(`postgres exited at start; log: ${this.logTail()}`);
-      try {
-        execFileSync(path.join(POSTGRES_BIN, 'pg_isready'), ['-q', '-h', this.host, '-p', String(this.port)], { stdio: 'ignore' });
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`postgres did not accept connections in ${timeoutMs} ms; log: ${this.logTail()}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const args = ['-D', this.dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', `port=${this.port}`, '-c', `unix_socket_directories=${this.dir}`];
+    const ready = async () => {
+      execFileSync(path.join(POSTGRES_BIN, 'pg_isready'), ['-q', '-h', this.host, '-p', String(this.port)], { stdio: 'ignore' });
+    };
+    await this.proc.start(path.join(POSTGRES_BIN, 'postgres'), args, { ...this.as, cwd: this.dir }, { ready, timeoutMs, everyMs: 200 });
   }
 
   /** Fast shutdown (SIGINT: active sessions are ended), SIGKILL after 10 s; then the directory goes. */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child) {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    await this.proc.stop('SIGINT', 10_000);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   logTail(n = 2_000): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, 'postgres.log'), 'utf8').slice(-n);
-    } catch {
-      return '(no log)';
-    }
+    return this.proc.logTail(n);
   }
 }

@@ -2,7 +2,7 @@
 // PostgreSQL cluster, as a child process a test can kill and start again: schema by
 // scripts/temporal-postgres-schema.sh, namespace and search attributes by scripts/temporal-namespace-setup.sh
 // (the same files docker-compose.yml runs). Every port it opens is a free one on 127.0.0.1.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import YAML from 'yaml';
 import { resolveTemporalCli } from '../../src/shared/temporal-cli';
-import { trackChild } from './children';
+import { ServerProcess } from './server-process';
 import type { PostgresCluster } from './postgres-cluster';
 import { NAMESPACE_SCRIPT, ROOT, SCHEMA_SCRIPT, SERVER_SCRIPT } from './postgres-topology';
 import { freePort } from './temporal';
@@ -132,22 +132,26 @@ function serverConfig(db: PostgresCluster, p: Ports): object {
 }
 
 export class TemporalServerProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  /** How many times up() brought the server up. */
-  starts = 0;
+  private readonly proc: ServerProcess;
 
   private constructor(
     readonly binDir: string,
     readonly dir: string,
     readonly ports: Ports,
-  ) {}
+  ) {
+    this.proc = new ServerProcess('temporal-server', path.join(dir, 'server.log'));
+  }
+
+  /** How many times up() brought the server up. */
+  get starts(): number {
+    return this.proc.starts;
+  }
 
   get address(): string {
     return `127.0.0.1:${this.ports.frontend}`;
   }
   get running(): boolean {
-    return this.child !== undefined;
+    return this.proc.running;
   }
 
   /** Writes the config (0600: it holds the database password) and starts the server. */
@@ -176,52 +180,23 @@ export class TemporalServerProcess {
 
   /** Starts the server (again) on the same config; resolves once the frontend serves the default namespace's system. */
   async up(timeoutMs = 90_000): Promise<void> {
-    if (this.child) return;
-    const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
-    const child = spawn(
-      path.join(this.binDir, 'temporal-server'),
-      ['--root', this.dir, '--config', 'config', '--env', 'postgres', '--allow-no-auth', 'start'],
-      { cwd: this.dir, stdio: ['ignore', log, log] },
-    );
-    fs.closeSync(log);
-    trackChild(child);
-    this.child = child;
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        if (this.child === child) this.child = undefined;
-        resolve();
-      }),
-    );
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.child) throw new Error(`temporal-server exited at start; log: ${this.logTail()}`);
-      try {
-        const conn = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
-        try {
-          await conn.withDeadline(Date.now() + 3_000, () => conn.healthService.check({}));
-          await conn.withDeadline(Date.now() + 3_000, () => conn.workflowService.getSystemInfo({}));
-        } finally {
-          await conn.close();
-        }
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`temporal-server did not answer in ${timeoutMs} ms: ${String(err)}; log: ${this.logTail()}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+    const args = ['--root', this.dir, '--config', 'config', '--env', 'postgres', '--allow-no-auth', 'start'];
+    await this.proc.start(path.join(this.binDir, 'temporal-server'), args, { cwd: this.dir }, { ready: () => this.answers(), timeoutMs, everyMs: 250 });
+  }
+
+  private async answers(): Promise<void> {
+    const conn = await Connection.connect({ address: this.address, connectTimeout: 1_000 });
+    try {
+      await conn.withDeadline(Date.now() + 3_000, () => conn.healthService.check({}));
+      await conn.withDeadline(Date.now() + 3_000, () => conn.workflowService.getSystemInfo({}));
+    } finally {
+      await conn.close();
     }
-    this.starts += 1;
   }
 
   /** Ends the process (SIGTERM by default, SIGKILL after 15 s); the database keeps everything. */
   async stop(opts: { signal?: NodeJS.Signals; removeDir?: boolean } = {}): Promise<void> {
-    const child = this.child;
-    if (child) {
-      const exited = this.exited!;
-      child.kill(opts.signal ?? 'SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.proc.stop(opts.signal ?? 'SIGTERM', 15_000);
     if (opts.removeDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -233,10 +208,6 @@ export class TemporalServerProcess {
   }
 
   logTail(n = 3_000): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, 'server.log'), 'utf8').slice(-n);
-    } catch {
-      return '(no log)';
-    }
+    return this.proc.logTail(n);
   }
 }
