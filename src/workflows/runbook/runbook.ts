@@ -43,6 +43,8 @@ export interface StepDef {
   /** A change that needs no approval, and why (e.g. "importing a pool without -f destroys nothing").
    * Its plan is still shown, re-checked before it runs, and recorded. */
   noGate?: string;
+  /** What the step verifies, in words, for the generated docs/runbooks/*.md (`npm run docs`); never copied into the status. */
+  verifies?: string;
 }
 
 export interface RunbookOptions {
