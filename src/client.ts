@@ -13,6 +13,7 @@ import { CliError, EXIT, failureReason, output, withClient } from './cli/context
 import { decide } from './cli/decide';
 import { listPending, printPending } from './cli/pending';
 import { watch } from './cli/watch';
+import { writeReport } from './cli/report';
 import { RUNBOOKS, defaultWorkflowId, runbookEntry, startInput } from './cli/runbooks';
 import { findSigningKey } from './cli/signing';
 import { runSigner } from './cli/signer';
@@ -149,6 +150,21 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
           if (!json()) console.log(line);
         });
         if (json()) output(true, final, '');
+      });
+    });
+
+  program
+    .command('report')
+    .description("the run's incident report (Markdown; --html for one self-contained page), from its own history and status")
+    .argument('<workflowId>')
+    .option('--run-id <runId>', 'a run other than the latest of this workflow ID')
+    .option('--html', 'one self-contained HTML page instead of Markdown', false)
+    .option('--out <file>', 'write the report to this file (default: stdout)')
+    .option('--no-query', "build it from the history alone: never ask a worker for the run's status")
+    .option('--query-timeout <seconds>', 'how long to wait for a worker to answer the status query (default 5)', seconds)
+    .action(async (id: string, opts: { runId?: string; html: boolean; out?: string; query: boolean; queryTimeout?: number }) => {
+      await withClient(async (client) => {
+        await writeReport(client, id, { ...opts, queryTimeout: opts.queryTimeout && opts.queryTimeout * 1000 }, json());
       });
     });
 
