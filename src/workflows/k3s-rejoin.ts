@@ -19,7 +19,8 @@ const watchers = proxyActivities<RunbookActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // until cancelled
 });
 
-function enableVtd(node: { host: string; lab?: { dir: string } }): string {
+/** The enable-vtd step's instructions (exported for the generated docs). */
+export function enableVtd(node: { host: string; lab?: { dir: string } }): string {
   return (
     'The Proxmox host has 0 IOMMU groups: VT-d is off, so PCIe passthrough cannot work. In the BIOS: ' +
     'Advanced → System Agent Configuration → VT-d → Enabled, save and reboot the host. The run goes on by ' +
@@ -29,18 +30,30 @@ function enableVtd(node: { host: string; lab?: { dir: string } }): string {
 }
 
 export const K3S_REJOIN_STEPS: StepDef[] = [
-  { id: 'read-inventory', title: 'Find the node, its Proxmox host and VM in the inventory', kind: 'check' },
-  { id: 'iommu', title: 'IOMMU groups exist on the Proxmox host', kind: 'check' },
-  { id: 'enable-vtd', title: 'Enable VT-d in the BIOS and reboot the host', kind: 'manual' },
-  { id: 'vm-running', title: 'The VM runs and its guest agent answers', kind: 'check' },
-  { id: 'cluster-health', title: 'The rest of the etcd cluster is healthy and keeps quorum', kind: 'check' },
-  { id: 'stale-member', title: 'Identify the stale etcd member', kind: 'check' },
-  { id: 'cluster-version', title: "Read the cluster's K3s version and server flags", kind: 'check' },
-  { id: 'remove-stale-node', title: 'Remove the stale node and its etcd member', kind: 'change', irreversible: true },
-  { id: 'uninstall-k3s', title: 'Clean uninstall of K3s on the stale node', kind: 'change', irreversible: true },
-  { id: 'install-k3s', title: 'Fresh K3s install pinned to the cluster version, with the join token', kind: 'change' },
-  { id: 'wait-ready', title: 'Wait for the node to be Ready', kind: 'wait' },
-  { id: 'verify-etcd', title: 'etcd lists the new member started and every endpoint healthy', kind: 'check' },
+  { id: 'read-inventory', title: 'Find the node, its Proxmox host and VM in the inventory', kind: 'check',
+    verifies: 'The node is a K3s server of the inventory; reads its Proxmox host, VM id, address, whether it needs GPU passthrough, and the other server nodes.' },
+  { id: 'iommu', title: 'IOMMU groups exist on the Proxmox host', kind: 'check',
+    verifies: "Only for a node with GPU passthrough: the Proxmox host has more than 0 IOMMU groups (/sys/kernel/iommu_groups), and the host's boot id is recorded." },
+  { id: 'enable-vtd', title: 'Enable VT-d in the BIOS and reboot the host', kind: 'manual',
+    verifies: 'Opens only when the host has 0 IOMMU groups; ends by itself once the host has rebooted (SSH gone and back, or a new boot id), then `iommu` runs again.' },
+  { id: 'vm-running', title: 'The VM runs and its guest agent answers', kind: 'check',
+    verifies: '`qm status` says running and `qm guest cmd <vmid> ping` answers, polled for up to 90 s (a VM that just booted needs a moment for its agent).' },
+  { id: 'cluster-health', title: 'The rest of the etcd cluster is healthy and keeps quorum', kind: 'check',
+    verifies: "Read through the first other server whose etcd answers: every other member is healthy, and quorum holds before and after the stale node's member is removed. No quorum, or another unhealthy member, stops the run." },
+  { id: 'stale-member', title: 'Identify the stale etcd member', kind: 'check',
+    verifies: "Exactly one etcd member is the node's (its name cut at the last hyphen, or its peer URL), and it is not healthy: its hex ID is recorded. None listed means it was removed already; a healthy one or two matches stop the run." },
+  { id: 'cluster-version', title: "Read the cluster's K3s version and server flags", kind: 'check',
+    verifies: "On the healthy server: `k3s --version` and the server flags of its unit. Cluster-wide flags go into the install; its node-specific flags (--node-name, --node-ip, ...), join flags and secrets are never copied." },
+  { id: 'remove-stale-node', title: 'Remove the stale node and its etcd member', kind: 'change', irreversible: true,
+    verifies: 'Read again: the member is no longer listed; the node object is gone (or registered again by its still-running kubelet, which the uninstall stops).' },
+  { id: 'uninstall-k3s', title: 'Clean uninstall of K3s on the stale node', kind: 'change', irreversible: true,
+    verifies: "Read again: no k3s binary, no k3s-uninstall.sh and no /var/lib/rancher/k3s on the node. The node's own /etc/rancher/k3s settings and unit were kept aside first." },
+  { id: 'install-k3s', title: 'Fresh K3s install pinned to the cluster version, with the join token', kind: 'change',
+    verifies: "Read through the healthy node: etcd lists a started, promoted member of the node and the node is Ready. A retry finds this run's install job and waits for it." },
+  { id: 'wait-ready', title: 'Wait for the node to be Ready', kind: 'wait',
+    verifies: '`kubectl get nodes` on the healthy node shows the node Ready=True, within `readyTimeoutSeconds`.' },
+  { id: 'verify-etcd', title: 'etcd lists the new member started and every endpoint healthy', kind: 'check',
+    verifies: 'Through the healthy node, within 2 min: the node has a started, promoted member under a new ID, the old ID is gone, and every member is healthy.' },
 ];
 
 export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult> {

@@ -21,15 +21,24 @@ const backups = proxyActivities<RunbookActivities>({ startToCloseTimeout: '7h', 
 const BACKUP_SKEW_MS = 10 * 60_000;
 
 export const LXC_RETIREMENT_STEPS: StepDef[] = [
-  { id: 'read-inventory', title: 'Find the Frigate LXC and the PBS storage its backup goes to', kind: 'check' },
-  { id: 'lxc-state', title: 'Find the LXC in the cluster (running, stopped, or already destroyed) and check that its backup holds every volume the destroy frees', kind: 'check' },
-  { id: 'frigate-healthy', title: 'The new Frigate stays healthy for the whole soak', kind: 'soak' },
-  { id: 'backup', title: 'Back up the LXC with vzdump to PBS', kind: 'change' },
-  { id: 'archive-exists', title: 'The backup archive is in the PBS datastore', kind: 'check' },
-  { id: 'stop-ct', title: 'Stop the LXC', kind: 'change' },
-  { id: 'grace', title: 'Grace period with the LXC stopped (it can still be started again)', kind: 'wait' },
-  { id: 'destroy-ct', title: 'Destroy the LXC (its backup stays in PBS)', kind: 'change', irreversible: true },
-  { id: 'verify-gone', title: 'The LXC no longer exists on any node of the cluster', kind: 'check' },
+  { id: 'read-inventory', title: 'Find the Frigate LXC and the PBS storage its backup goes to', kind: 'check',
+    verifies: "The CT of `frigate.lxc` and the PVE storage `pbs.pveStorage`: it is of type pbs in storage.cfg and points at a host of the inventory (the PBS that will hold the backup)." },
+  { id: 'lxc-state', title: 'Find the LXC in the cluster (running, stopped, or already destroyed) and check that its backup holds every volume the destroy frees', kind: 'check',
+    verifies: 'Running, stopped, or gone from the whole cluster (a finished retirement: the rest is skipped). A CT on another node, or one whose destroy would free a volume the backup leaves out (a mount point without backup=1, an unusedN), stops the run before any change.' },
+  { id: 'frigate-healthy', title: 'The new Frigate stays healthy for the whole soak', kind: 'soak',
+    verifies: "Frigate's health through its API (version, Coral inference speed, every camera's fps) at once, every `checkEvery` and at the end of `healthyFor`." },
+  { id: 'backup', title: 'Back up the LXC with vzdump to PBS', kind: 'change',
+    verifies: "vzdump's log names the archive and leaves no volume out, and the datastore lists that archive." },
+  { id: 'archive-exists', title: 'The backup archive is in the PBS datastore', kind: 'check',
+    verifies: 'The snapshot list of the PVE storage holds the archive the backup named, for this CT (verified or not yet).' },
+  { id: 'stop-ct', title: 'Stop the LXC', kind: 'change',
+    verifies: '`pct status` says stopped and `pct config` has no `onboot: 1` (a reboot of the host during the grace leaves it stopped).' },
+  { id: 'grace', title: 'Grace period with the LXC stopped (it can still be started again)', kind: 'wait',
+    verifies: 'Nothing is checked: a durable timer of `grace` with the CT stopped; it can still be brought back.' },
+  { id: 'destroy-ct', title: 'Destroy the LXC (its backup stays in PBS)', kind: 'change', irreversible: true,
+    verifies: 'Before: the CT is stopped, its archive is in the datastore, and every volume the destroy frees is in the backup. Read again: the CT is gone from the node and from the whole cluster.' },
+  { id: 'verify-gone', title: 'The LXC no longer exists on any node of the cluster', kind: 'check',
+    verifies: "The CT is in no node's guest list of the cluster." },
 ];
 
 export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<RunbookResult> {

@@ -15,21 +15,34 @@ const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', h
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
 
 export const PBS_MIGRATION_STEPS: StepDef[] = [
-  { id: 'read-inventory', title: 'Find the datastore, its pool, disk and both hosts in the inventory', kind: 'check' },
-  { id: 'datastore-healthy', title: 'The PBS datastore, its ZFS pool and the PVE storage are healthy', kind: 'check' },
-  { id: 'backups-verified', title: "Every guest's last backup is recent and verified (the snapshot list is recorded)", kind: 'check' },
-  { id: 'no-backup-running', title: 'No backup job is running', kind: 'check' },
-  { id: 'release-datastore', title: 'Disable the backup jobs, take the datastore offline, export the pool', kind: 'change' },
-  { id: 'move-disk', title: 'Move the disk to the new host', kind: 'manual' },
-  { id: 'detect-disk', title: 'Find the disk on the new host by its /dev/disk/by-id serial', kind: 'check' },
-  { id: 'import-pool', title: 'Import the ZFS pool from /dev/disk/by-id', kind: 'change', noGate: 'importing by /dev/disk/by-id without -f destroys nothing' },
-  { id: 'register-datastore', title: "Register the datastore re-using its chunk store; re-point PVE's storage", kind: 'change' },
-  { id: 'verify-snapshots', title: 'The snapshot list matches the one recorded before the move', kind: 'check' },
-  { id: 'enable-backup-jobs', title: 'Re-enable the backup jobs', kind: 'change', noGate: 'it only re-enables the jobs this run disabled' },
-  { id: 'remove-old-datastore', title: 'Remove the old datastore entry on the old host', kind: 'change' },
+  { id: 'read-inventory', title: 'Find the datastore, its pool, disk and both hosts in the inventory', kind: 'check',
+    verifies: "The inventory's `pbs` section: datastore and its path, ZFS pool, disk serial, the old and new host, and the PVE storage that will point at the new host." },
+  { id: 'datastore-healthy', title: 'The PBS datastore, its ZFS pool and the PVE storage are healthy', kind: 'check',
+    verifies: "On the old host: the datastore is configured at the inventory's path and not in maintenance, its pool is ONLINE, PVE's storage is active. Also reads what the datastore carries (settings, verify/prune/sync jobs, ACLs); the new host's PBS must be 3.3 or later and have every sync job's remote, and a tape backup job of the store stops the run." },
+  { id: 'backups-verified', title: "Every guest's last backup is recent and verified (the snapshot list is recorded)", kind: 'check',
+    verifies: "Every guest's last snapshot in the PVE storage is younger than `pbs.maxBackupAge` and verified; the whole snapshot list is recorded for `verify-snapshots`." },
+  { id: 'no-backup-running', title: 'No backup job is running', kind: 'check',
+    verifies: 'No vzdump task runs anywhere in the cluster; records the enabled backup jobs that write to the storage (the ones the release pauses).' },
+  { id: 'release-datastore', title: 'Disable the backup jobs, take the datastore offline, export the pool', kind: 'change',
+    verifies: 'Read again: the jobs are disabled, the datastore is in offline maintenance mode, the pool is no longer imported on the old host.' },
+  { id: 'move-disk', title: 'Move the disk to the new host', kind: 'manual',
+    verifies: 'Ends with the operator\'s `done`; `detect-disk` then looks for the disk, and opens this step again while the new host does not see it.' },
+  { id: 'detect-disk', title: 'Find the disk on the new host by its /dev/disk/by-id serial', kind: 'check',
+    verifies: 'The new host lists a /dev/disk/by-id name with the disk serial (sdX names change between hosts), resolved to its device.' },
+  { id: 'import-pool', title: 'Import the ZFS pool from /dev/disk/by-id', kind: 'change', noGate: 'importing by /dev/disk/by-id without -f destroys nothing',
+    verifies: 'Before: the pool is importable from /dev/disk/by-id and was exported on the old host (never forced). Read again: the pool is ONLINE on the new host.' },
+  { id: 'register-datastore', title: "Register the datastore re-using its chunk store; re-point PVE's storage", kind: 'change',
+    verifies: "Read back through the API: the datastore with the old settings, every verify/prune/sync job and ACL, and PVE's storage pointing at the new host with its fingerprint, every other option, ACL and secret file unchanged." },
+  { id: 'verify-snapshots', title: 'The snapshot list matches the one recorded before the move', kind: 'check',
+    verifies: 'Every snapshot recorded by `backups-verified` is listed through the re-pointed storage (new ones may be added).' },
+  { id: 'enable-backup-jobs', title: 'Re-enable the backup jobs', kind: 'change', noGate: 'it only re-enables the jobs this run disabled',
+    verifies: 'Read again: every job the release disabled is enabled.' },
+  { id: 'remove-old-datastore', title: 'Remove the old datastore entry on the old host', kind: 'change',
+    verifies: "Before: PVE's storage points at the new host, and every job and ACL the removal deletes exists there. Read again: the entry is no longer listed on the old host (its data is untouched)." },
 ];
 
-function moveInstructions(m: { from: string; to: string; diskSerial: string; pool: string; lab?: { dir: string } }, notFound?: string): string {
+/** The move-disk step's instructions (exported for the generated docs). */
+export function moveInstructions(m: { from: string; to: string; diskSerial: string; pool: string; lab?: { dir: string } }, notFound?: string): string {
   return (
     (notFound ? `${notFound}. ` : '') +
     `Shut down ${m.from} if its bays are not hot-swap, take out the disk with serial ${m.diskSerial} (ZFS pool ${m.pool}, ` +

@@ -16,11 +16,16 @@ const checks = proxyActivities<RunbookActivities>({
 });
 
 export const RECOVERY_PROGRAM_STEPS: StepDef[] = [
-  { id: 'rejoin', title: 'Phase 1: rejoin the node to the K3s cluster (k3sRejoin)', kind: 'phase' },
-  { id: 'soak', title: 'Soak: the node stays Ready and etcd healthy, checked every day', kind: 'soak' },
-  { id: 'pbs-migration', title: 'Phase 2: move the PBS datastore with its disk (pbsMigration)', kind: 'phase' },
-  { id: 'frigate-migration', title: 'Phase 3: move Frigate into K3s on the node (frigateMigration)', kind: 'phase' },
-  { id: 'lxc-retirement', title: 'Phase 4: retire the old Frigate LXC (lxcRetirement)', kind: 'phase' },
+  { id: 'rejoin', title: 'Phase 1: rejoin the node to the K3s cluster (k3sRejoin)', kind: 'phase',
+    verifies: 'The phase ends completed; rejected, aborted or expired ends the program the same way.' },
+  { id: 'soak', title: 'Soak: the node stays Ready and etcd healthy, checked every day', kind: 'soak',
+    verifies: 'The node is Ready in Kubernetes and has an etcd member, and every etcd member is healthy: at once, every `checkEvery` and at the end of `soak`.' },
+  { id: 'pbs-migration', title: 'Phase 2: move the PBS datastore with its disk (pbsMigration)', kind: 'phase',
+    verifies: 'The phase ends completed; rejected, aborted or expired ends the program the same way.' },
+  { id: 'frigate-migration', title: 'Phase 3: move Frigate into K3s on the node (frigateMigration)', kind: 'phase',
+    verifies: 'The phase ends completed; rejected, aborted or expired ends the program the same way.' },
+  { id: 'lxc-retirement', title: 'Phase 4: retire the old Frigate LXC (lxcRetirement)', kind: 'phase',
+    verifies: 'The phase ends completed; rejected, aborted or expired ends the program the same way.' },
 ];
 
 export async function recoveryProgram(rawInput: RecoveryProgramInput): Promise<RunbookResult> {
