@@ -210,7 +210,8 @@ signs with --key or your ssh-agent. With RUNBOOK_CODEC_KEY(_FILE) set it also en
     ['approve', 'approve', 'show the plan and its digest, then approve the open gate'],
     ['reject', 'reject', 'reject the open gate: the run ends with nothing changed by that step'],
     ['done', 'done', 'say that the open manual step is done'],
-    ['abort', 'abort', 'abort at the open manual step: the run ends with nothing changed'],
+    ['abort', 'abort', 'abort at the open manual step or failed step: the run ends, saying what was and was not changed'],
+    ['retry', 'retry', 'retry the failed step: its checks and preflight run again, and a change asks for a fresh approval'],
   ] as const) {
     program
       .command(name)

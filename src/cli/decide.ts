@@ -55,7 +55,9 @@ export async function decide(id: string, req: DecideRequest, json: boolean): Pro
       try {
         // the run ID from the server, not from the run's own answer: the signature is for this run
         const { runId } = await handle.describe();
-        const fields = { namespace, workflowId: handle.workflowId, runId, step: req.step, decision: req.decision, digest: digest ?? 'none' };
+        // after a retry the gate's attempt is signed too: a signature from an earlier attempt never counts again
+        const attempt = gate?.step === req.step && gate.attempt !== undefined ? { attempt: gate.attempt } : {};
+        const fields = { namespace, workflowId: handle.workflowId, runId, step: req.step, decision: req.decision, digest: digest ?? 'none', ...attempt };
         if (!json) console.log(`Signing "${req.decision}" of ${req.step} (plan ${fields.digest}) for run ${runId} with ${key.source}`);
         const signature = await key.sign(decisionText(fields));
         input = { ...fields, signature, ...(req.comment !== undefined ? { comment: req.comment } : {}) };

@@ -1,4 +1,5 @@
 // Human-readable rendering of a run's status for the terminal.
+import { GO_ON, STOP } from '../workflows/runbook/decision';
 import type { RunbookResult, RunbookStatus } from '../workflows/runbook/types';
 
 /** How to decide a gate from the CLI: signed with a key, or by name in a names-mode inventory. */
@@ -13,11 +14,12 @@ export function printStatus(s: RunbookStatus): string {
     for (const e of step.evidence.slice(-6)) lines.push(`             ${e}`);
     if (step.decision) lines.push(`             ${step.decision.decision} by ${step.decision.by}${step.decision.key ? ` (${step.decision.key})` : ''} at ${step.decision.at} (${step.decision.via})`);
     if (step.error) lines.push(`             error: ${step.error}`);
+    for (const f of (step.failures ?? []).filter((x) => x.decision)) lines.push(`             failed (attempt ${f.attempt}): ${f.error}; ${f.decision!.decision} by ${f.decision!.by}`);
   }
   for (const [id, p] of Object.entries(s.phases ?? {})) {
     const at = p.openGate ? `waits on ${p.openGate.step} (${p.openGate.kind})` : p.currentStep ? `at ${p.currentStep}` : '';
     lines.push(`  phase ${id}: ${p.workflowId} ${p.state} ${at}; done: ${p.done.join(', ') || 'nothing yet'}`);
-    if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    ${decideHint(s, p.openGate.kind === 'approval' ? 'approve' : 'done', p.workflowId, p.openGate.step)}`);
+    if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    ${decideHint(s, GO_ON[p.openGate.kind], p.workflowId, p.openGate.step)}`);
     if (p.timer) lines.push(`    next timer fires at ${p.timer.firesAt}: ${p.timer.purpose}`);
   }
   if (s.timer) lines.push(`  next timer: ${s.timer.step} fires at ${s.timer.firesAt}: ${s.timer.purpose}`);
@@ -29,8 +31,9 @@ export function printStatus(s: RunbookStatus): string {
     if (g.approvedBy.length) lines.push(`  approved so far by ${g.approvedBy.join(', ')}; needs ${g.needs} more`);
     if (g.deadline) lines.push(`  deadline ${g.deadline}`);
     if (step?.plan) lines.push(`  plan ${step.plan.digest} on ${step.plan.target}:`, ...step.plan.commands.map((c) => `    ${c}`));
-    const go = s.openGate.kind === 'approval' ? 'approve' : 'done';
-    lines.push(`  ${decideHint(s, go, s.run?.workflowId ?? '<workflowId>', s.openGate.step)}`);
+    const id = s.run?.workflowId ?? '<workflowId>';
+    lines.push(`  ${decideHint(s, GO_ON[g.kind], id, g.step)}`);
+    if (g.kind === 'failed') lines.push(`  ${decideHint(s, STOP[g.kind], id, g.step)}`);
   }
   return lines.join('\n');
 }

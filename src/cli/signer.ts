@@ -25,7 +25,7 @@ const REQUIRED = ['step', 'decision', 'workflowId', 'runId', 'namespace', 'diges
 const ALLOWED = new Set<string>([...REQUIRED, 'comment']);
 /** A decision's JSON is a few hundred bytes; anything much larger is not one. */
 const MAX_INPUT_BYTES = 8 * 1024;
-const DECISIONS_AT: Record<'approval' | 'manual', DecisionKind[]> = { approval: ['approve', 'reject'], manual: ['done', 'abort'] };
+const DECISIONS_AT: Record<'approval' | 'manual' | 'failed', DecisionKind[]> = { approval: ['approve', 'reject'], manual: ['done', 'abort'], failed: ['retry', 'abort'] };
 
 export interface SignerOptions {
   /** Asks each run's `status` query (with the payload codec, when one is configured). */
@@ -68,7 +68,7 @@ function parseDecision(p: Payload): DecisionInput {
 }
 
 /** Why `d` is not a decision of the gate open on its run now, or undefined when it is. */
-async function openGateMismatch(client: Client, namespace: string, d: DecisionInput): Promise<string | undefined> {
+async function openGateMismatch(client: Client, namespace: string, d: DecisionInput): Promise<string | { attempt?: number }> {
   if (d.namespace !== namespace) return `namespace ${d.namespace} is not this signer's (${namespace})`;
   let status;
   try {
@@ -82,7 +82,7 @@ async function openGateMismatch(client: Client, namespace: string, d: DecisionIn
   if (!DECISIONS_AT[gate.kind].includes(d.decision)) return `${d.decision} is not a decision of the ${gate.kind} gate ${gate.step} (${DECISIONS_AT[gate.kind].join(' or ')})`;
   const digest = gate.digest ?? 'none';
   if (d.digest !== digest) return `digest ${d.digest} is not the plan ${gate.step} shows now (${digest})`;
-  return undefined;
+  return { attempt: gate.attempt };
 }
 
 /** The codec the signer's endpoint runs: /encode signs (then encrypts), /decode only decrypts. */
@@ -94,9 +94,10 @@ export class DecisionSigningCodec implements PayloadCodec {
       const signed: Payload[] = [];
       for (const p of payloads) {
         const d = parseDecision(p);
-        const why = await openGateMismatch(this.opts.client, this.opts.namespace, d);
-        if (why) throw new Refused(`refused: ${why}`);
-        const text = decisionText({ namespace: d.namespace, workflowId: d.workflowId, runId: d.runId, step: d.step, decision: d.decision, digest: d.digest });
+        const gate = await openGateMismatch(this.opts.client, this.opts.namespace, d);
+        if (typeof gate === 'string') throw new Refused(`refused: ${gate}`);
+        // after a retry the gate's attempt is signed too (the decision's own field is never trusted)
+        const text = decisionText({ namespace: d.namespace, workflowId: d.workflowId, runId: d.runId, step: d.step, decision: d.decision, digest: d.digest, attempt: gate.attempt });
         const signature = await signText(text, { keyFile: this.opts.keyFile });
         this.opts.log?.(`signed ${d.decision} of ${d.step} on ${d.workflowId} (run ${d.runId}, plan ${d.digest})`);
         signed.push({ metadata: p.metadata, data: Buffer.from(JSON.stringify({ ...d, signature })) });

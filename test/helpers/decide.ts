@@ -4,7 +4,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Lab } from '../../lab/src/index';
 import type { DecisionKind } from '../../src/workflows/runbook/decision';
-import { abortSignal, approveSignal, decideUpdate, doneSignal, rejectSignal, statusQuery, type DecideInput } from '../../src/workflows/runbook/messages';
+import { abortSignal, retrySignal, approveSignal, decideUpdate, doneSignal, rejectSignal, statusQuery, type DecideInput } from '../../src/workflows/runbook/messages';
 import type { Decision } from '../../src/workflows/runbook/types';
 import { signedDecision } from './sign';
 
@@ -16,13 +16,14 @@ export interface TestDecision {
   comment?: string;
 }
 
-const SIGNALS = { approve: approveSignal, reject: rejectSignal, done: doneSignal, abort: abortSignal };
+const SIGNALS = { approve: approveSignal, reject: rejectSignal, done: doneSignal, abort: abortSignal, retry: retrySignal };
 
 /** The input a client sends for this decision. */
 export async function decisionInput(lab: Lab, h: WorkflowHandle, decision: DecisionKind, d: TestDecision): Promise<DecideInput> {
   if (lab.identity === 'names') return { ...d, decision };
-  const digest = d.digest ?? (await h.query(statusQuery)).openGate?.digest ?? 'none';
-  const signed = await signedDecision(h, { step: d.step, decision, digest, key: lab.approverKey(d.by) });
+  const gate = (await h.query(statusQuery)).openGate;
+  const digest = d.digest ?? gate?.digest ?? 'none';
+  const signed = await signedDecision(h, { step: d.step, decision, digest, attempt: gate?.attempt, key: lab.approverKey(d.by) });
   return { ...signed, comment: d.comment };
 }
 

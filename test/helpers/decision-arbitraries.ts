@@ -9,7 +9,7 @@ export const RUN: RunIds = { namespace: 'default', workflowId: 'k3s-rejoin-still
 export const STEPS = ['remove-stale-node', 'uninstall-k3s', 'install-k3s', 'enable-vtd'];
 /** Full SHA-256 plan digests. */
 export const DIGESTS = ['594a17e2334a'.padEnd(64, '0'), '0123456789ab'.padEnd(64, 'f')];
-export const KINDS: DecisionKind[] = ['approve', 'reject', 'done', 'abort'];
+export const KINDS: DecisionKind[] = ['approve', 'reject', 'done', 'abort', 'retry'];
 const RUN_FIELDS = { namespace: fc.constant(RUN.namespace), workflowId: fc.constant(RUN.workflowId), runId: fc.constant(RUN.runId) };
 
 /** Characters that mean something to a shell, YAML or JSON, plus some unicode and control characters. */
@@ -96,7 +96,7 @@ export interface Rule {
   reason: RegExp;
 }
 
-const VALID_FOR = { approval: ['approve', 'reject'], manual: ['done', 'abort', 'approve', 'reject'] } as const;
+const VALID_FOR = { approval: ['approve', 'reject'], manual: ['done', 'abort', 'approve', 'reject'], failed: ['retry', 'abort'] } as const;
 
 /**
  * Every rule a decision breaks (empty: it must be applied). Written from the issue's rules: a
@@ -118,7 +118,7 @@ export function brokenRules(gate: GateView | undefined, d: unknown, decision: un
     if (o[k] !== undefined && (!str(o[k]) || o[k].length > 1000)) broken.push(new RegExp(`${k} must be a string of at most 1000 characters`));
   }
   const kind = KINDS.includes(decision as DecisionKind) ? (decision as DecisionKind) : undefined;
-  if (!kind) broken.push(/decision must be approve, reject, done or abort/);
+  if (!kind) broken.push(/decision must be approve, reject, done, abort or retry/);
   if (ctx.identity === 'signatures') {
     if (o.signature === undefined) broken.push(/a decision must be signed/);
     else if (!wellFormedSignature(o.signature)) broken.push(/"signature" is not an SSH SIGNATURE/);
@@ -134,7 +134,7 @@ export function brokenRules(gate: GateView | undefined, d: unknown, decision: un
     const digest = o.digest === 'none' ? undefined : o.digest;
     if (str(digest) && digest.length <= 64 && gate.digest !== undefined && digest !== gate.digest) broken.push(/is stale/);
     if (ctx.identity === 'signatures' && gate.digest !== undefined && digest === undefined) broken.push(/must name the plan's digest/);
-    const goAhead = kind === 'approve' || kind === 'done';
+    const goAhead = kind === 'approve' || kind === 'done' || kind === 'retry';
     if (ctx.identity === 'names' && goAhead && str(o.by) && gate.approvedBy.includes(o.by)) broken.push(/already approved/);
   }
   return broken.map((reason) => ({ reason }));

@@ -15,6 +15,8 @@ export interface DecisionToSign {
   decision: DecisionKind;
   /** The gate's plan digest; "none" (the default) at a manual step or a gate without a plan. */
   digest?: string;
+  /** The gate's attempt after a retry (status.openGate.attempt). */
+  attempt?: number;
   /** A private key file (or a .pub whose key is in ssh-agent). */
   key: string;
 }
@@ -29,7 +31,7 @@ async function runOf(ref: RunRef): Promise<{ workflowId: string; runId: string; 
 
 export async function signedDecision(ref: RunRef, d: DecisionToSign): Promise<SignedDecision> {
   const run = await runOf(ref);
-  const fields = { ...run, step: d.step, decision: d.decision, digest: d.digest ?? 'none' };
+  const fields = { ...run, step: d.step, decision: d.decision, digest: d.digest ?? 'none', ...(d.attempt !== undefined ? { attempt: d.attempt } : {}) };
   return { ...fields, signature: await signText(decisionText(fields), { keyFile: d.key }) };
 }
 

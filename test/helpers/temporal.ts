@@ -92,7 +92,9 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: n
   }
 }
 
-export const gateOpen = (step: string) => (s: RunbookStatus) => s.openGate?.step === step;
+/** The run waits at this step's gate (of this kind, when given: approval, manual or failed). */
+export const gateOpen = (step: string, kind?: NonNullable<RunbookStatus['openGate']>['kind']) => (s: RunbookStatus) =>
+  s.openGate?.step === step && (kind === undefined || s.openGate.kind === kind);
 
 let counter = 0;
 export function uniqueId(prefix: string): string {

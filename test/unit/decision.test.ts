@@ -294,7 +294,7 @@ describe('refusal() in signatures mode', () => {
     refused(good, /no gate is open/, null);
     refused({ ...good, step: 'uninstall-k3s' }, /step "uninstall-k3s" is not the open gate; the run waits on "remove-stale-node"/);
     refused(good, /"done" does not apply to approval step "remove-stale-node"/, gate, 'done');
-    refused(good, /decision must be approve, reject, done or abort/, gate, 'yes' as never);
+    refused(good, /decision must be approve, reject, done, abort or retry/, gate, 'yes' as never);
     refused(null, /must be an object/);
     refused([good], /must be an object/);
     refused('approve', /must be an object/);
@@ -354,5 +354,28 @@ describe('fieldsFor: what the worker verifies a decision against', () => {
     const run = { namespace: 'default', workflowId: 'w', runId: 'r' };
     assert.deepEqual(fieldsFor({ step: 's', kind: 'approval', digest: 'd'.repeat(64), approvedBy: [] }, 'approve', run), { ...run, step: 's', decision: 'approve', digest: 'd'.repeat(64) });
     assert.deepEqual(fieldsFor({ step: 'm', kind: 'manual', approvedBy: [] }, 'done', run), { ...run, step: 'm', decision: 'done', digest: 'none' });
+  });
+});
+
+describe('the signed text after a retry', () => {
+  const run = { namespace: 'default', workflowId: 'k3s-rejoin-still-fawn', runId: 'r1' };
+  it('names the attempt only after a retry, so every text signed before stays the same', () => {
+    const first = decisionText({ ...run, step: 'install-k3s', decision: 'approve', digest: 'ab' });
+    assert.equal(first, decisionText({ ...run, step: 'install-k3s', decision: 'approve', digest: 'ab', attempt: 1 }));
+    assert.doesNotMatch(first, /attempt/);
+    const second = decisionText({ ...run, step: 'install-k3s', decision: 'approve', digest: 'ab', attempt: 2 });
+    assert.notEqual(second, first, 'an approval of attempt 1 never verifies at attempt 2');
+    assert.match(second, /"digest":"ab","attempt":2\}$/);
+  });
+  it('a failed gate takes retry or abort only, and a decision signed for another attempt is refused', () => {
+    const ctx = { identity: 'names' as const, approvers: ['alice'], run };
+    const gate = { step: 'install-k3s', kind: 'failed' as const, approvedBy: [], attempt: 2 };
+    assert.equal(refusal(gate, { step: 'install-k3s', by: 'alice' }, 'retry', ctx), undefined);
+    assert.equal(refusal(gate, { step: 'install-k3s', by: 'alice' }, 'abort', ctx), undefined);
+    assert.match(refusal(gate, { step: 'install-k3s', by: 'alice' }, 'approve', ctx) ?? '', /"approve" does not apply to failed step "install-k3s" \(use retry or abort\)/);
+    const signed = { identity: 'signatures' as const, run };
+    const sig = '-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n';
+    assert.match(refusal(gate, { step: 'install-k3s', signature: sig, attempt: 1 }, 'retry', signed) ?? '', /signed for attempt 1 of "install-k3s"; the gate is at attempt 2/);
+    assert.deepEqual(fieldsFor(gate, 'retry', run), { ...run, step: 'install-k3s', decision: 'retry', digest: 'none', attempt: 2 });
   });
 });

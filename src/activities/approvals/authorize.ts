@@ -70,7 +70,7 @@ export async function authorizeApproval(run: RunIdentity, step: ChangeStep, raw:
   }
   const required = step.irreversible && settings.twoPersonIrreversible ? 2 : 1;
   return settings.identity === 'signatures'
-    ? signedApproval(run, step, given, auth.start, plan, required, settings)
+    ? signedApproval(run, step, given, auth.start, plan, required, settings, attemptOf(auth.attempt, what))
     : namedApproval(step, given, plan, required, settings, what);
 }
 
@@ -82,10 +82,11 @@ async function signedApproval(
   plan: StepPlan,
   required: number,
   settings: ApprovalSettings,
+  attempt: number | undefined,
 ): Promise<Approval> {
   const what = `${step.step} of ${run.workflowId}`;
   const allowed = allowedSignersOf(settings, what);
-  const text = decisionText({ namespace: run.namespace, workflowId: run.workflowId, runId: run.runId, step: step.step, decision: 'approve', digest: plan.digest });
+  const text = decisionText({ namespace: run.namespace, workflowId: run.workflowId, runId: run.runId, step: step.step, decision: 'approve', digest: plan.digest, attempt });
   const keys: VerifiedKey[] = [];
   for (const [i, signature] of signatures.entries()) {
     const v = await verifySignature(text, signature, allowed);
@@ -104,6 +105,13 @@ async function signedApproval(
     );
   }
   return { plan, by: `approved by ${distinct.map(describeKey).join(', ')}, signatures verified by the worker` };
+}
+
+/** The step's attempt the approvals were signed for (after a retry of the step), or undefined for the first. */
+function attemptOf(raw: unknown, what: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 1 || raw > 10_000) throw notAuthorized(`${what}: "attempt" must be a whole number from 1`);
+  return raw;
 }
 
 function namedApproval(step: ChangeStep, names: string[], plan: StepPlan, required: number, settings: ApprovalSettings, what: string): Approval {

@@ -6,7 +6,7 @@
 /** The `-n` namespace of every signature: a key's signature for anything else never verifies here. */
 export const SIGNATURE_NAMESPACE = 'homelab-runbooks';
 
-export type DecisionKind = 'approve' | 'reject' | 'done' | 'abort';
+export type DecisionKind = 'approve' | 'reject' | 'done' | 'abort' | 'retry';
 
 /** What a decision binds: which run of which workflow, which step, what was decided, on which plan. */
 export interface DecisionFields {
@@ -17,6 +17,8 @@ export interface DecisionFields {
   decision: DecisionKind;
   /** The plan's full SHA-256 digest (64 hex); "none" at a manual step or a failed-check gate. */
   digest: string;
+  /** The step's attempt, after a retry (2, 3...): a signature given before the retry never counts again. Absent for 1. */
+  attempt?: number;
 }
 
 /** A decision as a client sends it signed: what it binds, its signature, and a comment (not signed). */
@@ -41,6 +43,8 @@ export function decisionText(f: DecisionFields): string {
     step: f.step,
     decision: f.decision,
     digest: f.digest,
+    // only after a retry: every text signed before retries existed stays the same
+    ...(f.attempt !== undefined && f.attempt > 1 ? { attempt: f.attempt } : {}),
   });
 }
 
@@ -121,6 +125,8 @@ export interface Authorization {
   start?: { runbook: string; preApproved: string[]; signature: string };
   /** A change without a gate (the runbook's noGate): the activity checks its own table says so. */
   noGate?: boolean;
+  /** After a retry: the step's attempt the approvals were signed for (decisionText's "attempt"). */
+  attempt?: number;
 }
 
 /** The run a decision must be signed for, as the workflow itself knows it. */
@@ -140,6 +146,8 @@ export interface DecisionInput {
   digest?: string;
   /** Signatures mode: `ssh-keygen -Y sign -n homelab-runbooks` of decisionText(). */
   signature?: string;
+  /** Signatures mode, after a retry: the attempt signed for (the gate's); a clearer refusal than a bad signature. */
+  attempt?: number;
   /** What the decider signed for; when given, it must be this run (a clearer refusal than a bad signature). */
   workflowId?: string;
   runId?: string;
@@ -159,14 +167,21 @@ export interface DecisionContext {
 /** The gate a decision is offered to (the parts of OpenGate the rules need). */
 export interface GateView {
   step: string;
-  kind: 'approval' | 'manual';
+  kind: 'approval' | 'manual' | 'failed';
   digest?: string;
   approvedBy: string[];
+  /** The step's attempt (2 after one retry); absent for the first. */
+  attempt?: number;
 }
+
+/** The decision that goes on, and the one that stops, at each kind of gate. */
+export const GO_ON: Record<GateView['kind'], DecisionKind> = { approval: 'approve', manual: 'done', failed: 'retry' };
+export const STOP: Record<GateView['kind'], DecisionKind> = { approval: 'reject', manual: 'abort', failed: 'abort' };
 
 const VALID_FOR: Record<GateView['kind'], DecisionKind[]> = {
   approval: ['approve', 'reject'],
   manual: ['done', 'abort', 'approve', 'reject'],
+  failed: ['retry', 'abort'],
 };
 
 /** Upper bounds of every field a client sends (a status query must stay small whatever is sent). */
@@ -188,12 +203,16 @@ export function refusal(gate: GateView | undefined, input: DecisionInput, decisi
     const v = input[k];
     if (v !== undefined && (typeof v !== 'string' || v.length > LIMITS.id)) return `${k} must be a string of at most ${LIMITS.id} characters`;
   }
-  if (!['approve', 'reject', 'done', 'abort'].includes(decision)) return 'decision must be approve, reject, done or abort';
+  if (input.attempt !== undefined && (!Number.isSafeInteger(input.attempt) || input.attempt < 1)) return 'attempt must be a whole number from 1';
+  if (!['approve', 'reject', 'done', 'abort', 'retry'].includes(decision)) return 'decision must be approve, reject, done, abort or retry';
   if (ctx.identity === 'signatures') {
     if (input.signature === undefined) return 'a decision must be signed: add "signature" (ssh-keygen -Y sign; the gate details show the command)';
     if (normalizeSignature(input.signature) === undefined) return '"signature" is not an SSH SIGNATURE as ssh-keygen -Y sign writes it';
     for (const k of ['namespace', 'workflowId', 'runId'] as const) {
       if (input[k] !== undefined && input[k] !== ctx.run[k]) return `the decision was signed for another run (${k} ${String(input[k])}, this run is ${ctx.run[k]})`;
+    }
+    if (gate && input.attempt !== undefined && input.attempt !== (gate.attempt ?? 1)) {
+      return `the decision was signed for attempt ${input.attempt} of "${gate.step}"; the gate is at attempt ${gate.attempt ?? 1}: sign again`;
     }
   } else if (typeof input.by !== 'string' || input.by.trim() === '') {
     return 'a decision must say who decides ("by")';
@@ -213,12 +232,12 @@ export function refusal(gate: GateView | undefined, input: DecisionInput, decisi
 
 /** The fields a decision's signature must cover at this gate. */
 export function fieldsFor(gate: GateView, decision: DecisionKind, run: RunIds): DecisionFields {
-  return { ...run, step: gate.step, decision, digest: gate.digest ?? 'none' };
+  return { ...run, step: gate.step, decision, digest: gate.digest ?? 'none', ...(gate.attempt !== undefined && gate.attempt > 1 ? { attempt: gate.attempt } : {}) };
 }
 
-/** approve/done go on; reject/abort end the run. */
+/** approve/done/retry go on; reject/abort end the run. */
 export function isGoAhead(decision: DecisionKind): boolean {
-  return decision === 'approve' || decision === 'done';
+  return decision === 'approve' || decision === 'done' || decision === 'retry';
 }
 
 /** Names mode: `required` distinct names, and for a point of no return at least one who is not the starter. */

@@ -1,6 +1,6 @@
 // The markdown the Temporal UI shows as the run's current details: the step list and, for an open
 // gate, what to do and the exact JSON to paste into the Send Signal form.
-import { decisionText, fieldsFor, signCommand, type DecisionKind, type RunIds } from './decision';
+import { GO_ON, STOP, decisionText, fieldsFor, signCommand, type DecisionKind, type RunIds } from './decision';
 import type { RunbookStatus, StepState } from './types';
 
 const MARK: Record<StepState, string> = {
@@ -32,8 +32,8 @@ export function renderDetails(status: RunbookStatus): string {
   }
   const gate = status.openGate;
   if (gate) {
-    const go: DecisionKind = gate.kind === 'approval' ? 'approve' : 'done';
-    const stop: DecisionKind = gate.kind === 'approval' ? 'reject' : 'abort';
+    const go = GO_ON[gate.kind];
+    const stop = STOP[gate.kind];
     const step = status.steps.find((s) => s.id === gate.step);
     lines.push('', `### Waiting on \`${gate.step}\` (${gate.kind})`, '', gate.instructions);
     if (gate.reopenedBecause) lines.push('', `Re-opened: ${gate.reopenedBecause}.`);
@@ -47,7 +47,7 @@ export function renderDetails(status: RunbookStatus): string {
     if (status.identity === 'signatures' && status.run) {
       lines.push(...signedInstructions(status.run, gate, go, stop));
     } else {
-      const input: Record<string, string> = { step: gate.step, by: '<your name>' };
+      const input: Record<string, string | number> = { step: gate.step, by: '<your name>' };
       if (gate.digest) input.digest = gate.digest;
       lines.push(
         '',
@@ -59,14 +59,16 @@ export function renderDetails(status: RunbookStatus): string {
       );
     }
   }
+  if (status.run) lines.push('', `Incident report of this run: \`runbook report ${status.run.workflowId}\` (\`--html\` for one page).`);
   return lines.join('\n');
 }
 
 /** A signed decision, ready to paste into Send a Signal once its signature is filled in, and the command that signs it. */
 function signedInstructions(run: RunIds, gate: NonNullable<RunbookStatus['openGate']>, go: DecisionKind, stop: DecisionKind): string[] {
-  const view = { step: gate.step, kind: gate.kind, digest: gate.digest, approvedBy: gate.approvedBy };
+  const view = { step: gate.step, kind: gate.kind, digest: gate.digest, approvedBy: gate.approvedBy, attempt: gate.attempt };
   const text = decisionText(fieldsFor(view, go, run));
-  const input = { step: gate.step, decision: go, workflowId: run.workflowId, runId: run.runId, namespace: run.namespace, digest: gate.digest ?? 'none', signature: '<paste the signature here>' };
+  const attempt = gate.attempt !== undefined ? { attempt: gate.attempt } : {};
+  const input = { step: gate.step, decision: go, workflowId: run.workflowId, runId: run.runId, namespace: run.namespace, digest: gate.digest ?? 'none', ...attempt, signature: '<paste the signature here>' };
   return [
     '',
     `To go on, sign the decision with your SSH key (its signature is the approval; the worker checks it against its allowed_signers):`,

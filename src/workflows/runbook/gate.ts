@@ -57,7 +57,7 @@ export class GateKeeper {
   private keys: VerifiedKey[] = [];
   private signatures: string[] = [];
   /** Per step: the signatures of the approvals that passed its gate, for its change activity. */
-  private readonly passed = new Map<string, { signatures: string[]; names: string[] }>();
+  private readonly passed = new Map<string, { signatures: string[]; names: string[]; attempt?: number }>();
   /** The run's verified starter (a signed start), if any. */
   starter: VerifiedKey | undefined;
 
@@ -80,7 +80,7 @@ export class GateKeeper {
   /** Opens the gate, notifies, reminds, and collects decisions until it is decided or expires. */
   async await(
     step: StepStatus,
-    g: Pick<OpenGate, 'kind' | 'instructions' | 'digest' | 'reopenedBecause' | 'needs'> & { required?: number },
+    g: Pick<OpenGate, 'kind' | 'instructions' | 'digest' | 'reopenedBecause' | 'needs' | 'attempt'> & { required?: number },
   ): Promise<Decision[]> {
     const status = this.host.status;
     const policy = this.host.policy();
@@ -98,10 +98,12 @@ export class GateKeeper {
       approvedBy: [],
       deadline: deadlineAt !== undefined ? new Date(deadlineAt).toISOString() : undefined,
       reopenedBecause: g.reopenedBecause,
+      attempt: g.attempt !== undefined && g.attempt > 1 ? g.attempt : undefined,
     };
     status.state = 'waiting';
     status.currentStep = step.id;
-    step.state = 'waiting';
+    // a failed step stays "failed" while it waits for retry or abort
+    step.state = g.kind === 'failed' ? 'failed' : 'waiting';
     upsertSearchAttributes([{ key: RUNBOOK_WAITING_ON, value: step.id }]);
     this.host.publish();
     await this.notify('gate-open', step);
@@ -125,7 +127,8 @@ export class GateKeeper {
       await this.notify('reminder', step);
     }
     const decisions = this.decisions;
-    this.passed.set(step.id, { signatures: this.signatures, names: decisions.filter((d) => isGoAhead(d.decision)).map((d) => d.by) });
+    const attempt = status.openGate?.attempt;
+    this.passed.set(step.id, { signatures: this.signatures, names: decisions.filter((d) => isGoAhead(d.decision)).map((d) => d.by), attempt });
     this.close();
     return decisions;
   }
@@ -145,7 +148,8 @@ export class GateKeeper {
     if (how === 'no-gate') return { step: step.id, plan: p, noGate: true };
     if (how === 'pre-approved') return { step: step.id, plan: p, start };
     const passed = this.passed.get(step.id) ?? { signatures: [], names: [] };
-    return this.identity === 'signatures' ? { step: step.id, plan: p, signatures: passed.signatures } : { step: step.id, plan: p, names: passed.names };
+    const attempt = passed.attempt !== undefined ? { attempt: passed.attempt } : {};
+    return this.identity === 'signatures' ? { step: step.id, plan: p, signatures: passed.signatures, ...attempt } : { step: step.id, plan: p, names: passed.names, ...attempt };
   }
 
   /** The update validator: the cheap, synchronous checks (the signature is verified after it). */

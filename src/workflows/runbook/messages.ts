@@ -21,6 +21,8 @@ export const rejectSignal = defineSignal<[ApprovalInput]>('reject');
 export const doneSignal = defineSignal<[ApprovalInput]>('done');
 /** Give up at a manual step: the run ends with nothing changed by that step. */
 export const abortSignal = defineSignal<[ApprovalInput]>('abort');
+/** A failed step: run it again (its checks and preflight first; a change needs a fresh approval). */
+export const retrySignal = defineSignal<[ApprovalInput]>('retry');
 export const decideUpdate = defineUpdate<Decision, [DecideInput]>('decide');
 export const statusQuery = defineQuery<RunbookStatus>('status');
 /** A phase (child runbook) tells its program where it is, each time that changes. */

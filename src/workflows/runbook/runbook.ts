@@ -20,7 +20,7 @@ import { describeKey, isGoAhead, type Authorization, type DecisionKind } from '.
 import { renderDetails } from './details';
 import { durationMs } from './duration';
 import { GateKeeper, RunEnded, type GateHost } from './gate';
-import { abortSignal, approveSignal, decideUpdate, doneSignal, phaseReportSignal, rejectSignal, statusQuery, type ApprovalInput } from './messages';
+import { abortSignal, approveSignal, decideUpdate, doneSignal, phaseReportSignal, rejectSignal, retrySignal, statusQuery, type ApprovalInput } from './messages';
 import { RUNBOOK_NAME, RUNBOOK_TARGET } from './search-attributes';
 import type {
   ApprovalPolicy,
@@ -30,6 +30,8 @@ import type {
   Planned,
   RunbookResult,
   RunbookStatus,
+  Decision,
+  StepFailure,
   StepKind,
   StepStatus,
 } from './types';
@@ -147,12 +149,84 @@ export class Runbook implements GateHost {
 
   /** A read-only step: runs in a dry run too. */
   check<T extends Evidence>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.execute(id, fn);
+    return this.untilDone(id, 'runs the check again', () => this.execute(id, fn));
   }
 
   /** A step that waits for the world (a node becoming Ready); read-only as well. */
   wait<T extends Evidence>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.execute(id, fn);
+    return this.untilDone(id, 'waits again', () => this.execute(id, fn));
+  }
+
+  /**
+   * Runs a step; when it fails after its activity retries (or its preflight refuses), the run does
+   * not fail: a `failed` gate shows the error and asks. `retry` runs the step again from its start
+   * (a change: its preflight, then a fresh approval); `abort` ends the run, saying what was changed.
+   * A failure no retry can fix (bad input, a changed host key), and any failure of a dry run or of a
+   * run recorded before this gate existed, still ends the run at once.
+   */
+  private async untilDone<T>(id: string, again: string, attempt: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!this.mayAskAfter(err)) throw err;
+        await this.askAfterFailure(this.step(id), rootMessage(err), again);
+      }
+    }
+  }
+
+  private mayAskAfter(err: unknown): boolean {
+    if (err instanceof RunEnded || isCancellation(err) || this.status.dryRun) return false;
+    if (!(err instanceof ApplicationFailure) || (err.type !== 'StepFailed' && err.type !== 'PlanChanged')) return false;
+    if (PERMANENT_FAILURES.has(rootType(err) ?? '')) return false;
+    return patched('failed-step-gate');
+  }
+
+  /** The failed gate: waits for retry (returns) or abort (ends the run), signed like every decision. */
+  private async askAfterFailure(step: StepStatus, error: string, again: string): Promise<void> {
+    const attempt = this.attemptOf(step);
+    const failure: StepFailure = { at: now(), error, attempt };
+    (step.failures ??= []).push(failure);
+    const evidence = step.evidence.slice(-5);
+    const decisions = await this.gate.await(step, {
+      kind: 'failed',
+      needs: 1,
+      attempt,
+      instructions:
+        `"${step.title}" failed${attempt > 1 ? ` (attempt ${attempt})` : ''}: ${error}.` +
+        (evidence.length ? ` Evidence so far: ${evidence.join('; ')}.` : '') +
+        ` Fix what the error names, then send \`retry\`: the step ${again}. Or send \`abort\` to end the run here: ${this.changedSoFar(step)}.`,
+    });
+    const d = decisions[decisions.length - 1]!;
+    failure.decision = d;
+    step.decision = d;
+    if (!isGoAhead(d.decision)) {
+      step.endedAt = now();
+      throw new RunEnded('aborted', `${d.by} aborted at "${step.id}" after it failed (${error}); ${this.changedSoFar(step)}`);
+    }
+    step.evidence.push(`${d.by} said retry after attempt ${attempt} failed${d.comment ? `: ${d.comment}` : ''}`);
+    step.state = 'running';
+    step.endedAt = undefined;
+    this.publish();
+  }
+
+  /** The step's attempt now: 1, then one more after each retry. */
+  private attemptOf(step: StepStatus): number {
+    return 1 + (step.failures ?? []).filter((f) => f.decision?.decision === 'retry').length;
+  }
+
+  /** What an abort leaves behind, in words: the changes done, the failed one, the ones not run. */
+  private changedSoFar(failed: StepStatus): string {
+    const changes = this.status.steps.filter((s) => s.kind === 'change' || s.kind === 'phase');
+    const done = changes.filter((s) => s.state === 'done').map((s) => s.id);
+    const notRun = changes.filter((s) => s !== failed && !['done', 'skipped'].includes(s.state)).map((s) => s.id);
+    const part =
+      failed.kind !== 'change' && failed.kind !== 'phase'
+        ? `"${failed.id}" is a ${failed.kind} step and changed nothing`
+        : failed.error?.startsWith('preflight:')
+          ? `"${failed.id}" was refused by its preflight and ran nothing`
+          : `"${failed.id}" failed part-way (its evidence says how far it got)`;
+    return `changed: ${done.join(', ') || 'nothing'}; ${part}; not run: ${notRun.join(', ') || 'nothing'}`;
   }
 
   /**
@@ -161,28 +235,39 @@ export class Runbook implements GateHost {
    * changed, nothing runs and the gate re-opens with the new plan. The change activity gets the same
    * args and the authorization, and checks both itself. In a dry run: the plan only.
    */
-  async change<A, F, T extends Evidence>(
+  change<A, F, T extends Evidence>(
+    id: string,
+    args: A,
+    preflight: (args: A) => Promise<Planned<F>>,
+    run: (input: { args: A; authorization: Authorization }) => Promise<T>,
+  ): Promise<T | undefined> {
+    return this.untilDone(id, 'runs its preflight again and shows the fresh plan for a fresh approval', () => this.changeOnce(id, args, preflight, run));
+  }
+
+  private async changeOnce<A, F, T extends Evidence>(
     id: string,
     args: A,
     preflight: (args: A) => Promise<Planned<F>>,
     run: (input: { args: A; authorization: Authorization }) => Promise<T>,
   ): Promise<T | undefined> {
     const step = this.step(id);
+    // a retried change is approved afresh: a pre-approval given at the start covers the first attempt only
+    const attempt = this.attemptOf(step);
+    let reopenedBecause = attempt > 1 ? `attempt ${attempt}: the step is retried after it failed (${step.failures!.at(-1)!.error})` : undefined;
     let planned = await this.preflight(step, () => preflight(args));
     if (this.status.dryRun) {
       step.state = 'planned';
       this.publish();
       return undefined;
     }
-    let reopenedBecause: string | undefined;
     for (;;) {
       const gateless = step.noGate !== undefined;
-      const how = gateless ? 'no-gate' : this.preApproved.has(id) ? 'pre-approved' : 'gate';
+      const how = gateless ? 'no-gate' : this.preApproved.has(id) && attempt === 1 ? 'pre-approved' : 'gate';
       if (how !== 'gate') {
         const by = gateless ? `no gate: ${step.noGate}` : `pre-approved at start${this.status.startedBy ? ` by ${this.status.startedBy}` : ''}`;
         step.decision = this.gate.record({ step: id, by, decision: 'approve', via: 'update', at: now(), digest: planned.plan.digest });
       } else {
-        await this.approvalGate(step, planned.plan.digest, reopenedBecause);
+        await this.approvalGate(step, planned.plan.digest, reopenedBecause, attempt);
       }
       const fresh = await this.preflight(step, () => preflight(args));
       if (fresh.plan.digest === planned.plan.digest) {
@@ -229,7 +314,11 @@ export class Runbook implements GateHost {
    * A step only a person can do (a BIOS setting, moving a disk). `until` watches for it being done
    * (e.g. the host rebooting); the operator may also say `done`, or `abort` to end the run.
    */
-  async manual(id: string, instructions: string, until: () => Promise<Evidence>): Promise<void> {
+  manual(id: string, instructions: string, until: () => Promise<Evidence>): Promise<void> {
+    return this.untilDone(id, 'watches again and its manual gate re-opens', () => this.manualOnce(id, instructions, until));
+  }
+
+  private async manualOnce(id: string, instructions: string, until: () => Promise<Evidence>): Promise<void> {
     const step = this.step(id);
     if (this.status.dryRun) {
       step.state = 'planned';
@@ -244,7 +333,20 @@ export class Runbook implements GateHost {
     const gate = new CancellationScope();
     const decided = gate.run(() => this.gate.await(step, { kind: 'manual', instructions, needs: 1 })).then((d) => ({ d }));
     decided.catch(() => undefined);
-    const first = await Promise.race([watched.then((e) => ({ e })), decided]);
+    let first: { e: Evidence } | { d: Decision[] };
+    try {
+      first = await Promise.race([watched.then((e) => ({ e })), decided]);
+    } catch (err) {
+      // the watcher failed after its retries; runs recorded before the failed-step gate failed here as they were
+      if (isCancellation(err) || !patched('failed-step-gate')) throw err;
+      gate.cancel();
+      this.gate.close();
+      step.state = 'failed';
+      step.endedAt = now();
+      step.error = `watching for it: ${rootMessage(err)}`;
+      this.publish();
+      throw ApplicationFailure.create({ message: `step "${id}" failed: ${step.error}`, type: 'StepFailed', nonRetryable: true, cause: asError(err) });
+    }
     if ('e' in first) {
       gate.cancel();
       this.gate.close();
@@ -371,7 +473,11 @@ export class Runbook implements GateHost {
    * in this run's status (the child reports each change); a phase that was rejected, aborted or
    * expired ends the program the same way, with nothing after it started.
    */
-  async phase(id: string, workflowId: string, start: () => Promise<RunbookResult>): Promise<RunbookResult> {
+  phase(id: string, workflowId: string, start: () => Promise<RunbookResult>): Promise<RunbookResult> {
+    return this.untilDone(id, 'starts the phase again under the same workflow ID', () => this.phaseOnce(id, workflowId, start));
+  }
+
+  private async phaseOnce(id: string, workflowId: string, start: () => Promise<RunbookResult>): Promise<RunbookResult> {
     this.phaseSteps.set(workflowId, id);
     this.status.phases ??= {};
     this.status.phases[id] ??= { workflowId, runbook: '', target: '', state: 'running', done: [] };
@@ -421,7 +527,7 @@ export class Runbook implements GateHost {
   }
 
   /** Waits until the gate has enough approvals for this plan, or ends the run on a rejection. */
-  private async approvalGate(step: StepStatus, digest: string, reopenedBecause: string | undefined): Promise<void> {
+  private async approvalGate(step: StepStatus, digest: string, reopenedBecause: string | undefined, attempt = 1): Promise<void> {
     const policy = this.policy();
     const required = step.irreversible && policy.twoPersonIrreversible ? 2 : 1;
     const who = this.gate.identity === 'signatures' ? 'keys' : 'approvers';
@@ -430,6 +536,7 @@ export class Runbook implements GateHost {
       kind: 'approval',
       digest,
       reopenedBecause,
+      attempt,
       needs: this.gate.needs(step, 'approval', []),
       instructions:
         `Approve "${step.title}" on ${step.plan!.target}: it runs the commands of plan ${digest}.` +
@@ -461,10 +568,13 @@ export class Runbook implements GateHost {
     });
     setHandler(doneSignal, viaSignal('done'), { description: `Say that the open manual step is done: ${shape}, signed for "done"` });
     setHandler(abortSignal, viaSignal('abort'), {
-      description: 'Abort at the open manual step: the run ends with nothing changed. Input as for done, signed for "abort".',
+      description: 'Abort at the open manual step or failed step: the run ends, saying what was changed. Input as for done, signed for "abort".',
+    });
+    setHandler(retrySignal, viaSignal('retry'), {
+      description: 'Retry the failed step (its checks and preflight run again; a change needs a fresh approval). Input as for done, signed for "retry" with the gate\'s "attempt".',
     });
     setHandler(decideUpdate, (input) => this.gate.offer(input, input?.decision, 'update'), {
-      description: `Decide the open gate and hear at once if the decision is refused: ${shape} plus "decision": "approve"|"reject"|"done"|"abort"`,
+      description: `Decide the open gate and hear at once if the decision is refused: ${shape} plus "decision": "approve"|"reject"|"done"|"abort"|"retry"`,
       validator: (input) => this.gate.validate(input, input?.decision),
     });
     setHandler(
@@ -535,7 +645,7 @@ export class Runbook implements GateHost {
       target: s.target,
       state: s.state,
       currentStep: s.currentStep,
-      openGate: gate && { step: gate.step, kind: gate.kind, instructions: gate.instructions, digest: gate.digest, needs: gate.needs, deadline: gate.deadline },
+      openGate: gate && { step: gate.step, kind: gate.kind, instructions: gate.instructions, digest: gate.digest, needs: gate.needs, deadline: gate.deadline, attempt: gate.attempt },
       timer: s.timer,
       done: s.steps.filter((st) => st.state === 'done').map((st) => st.id),
     };
@@ -571,6 +681,18 @@ export class Runbook implements GateHost {
 export function describePhase(p: PhaseReport): string {
   const at = p.openGate ? `${p.openGate.step} (${p.openGate.kind} gate, nothing run by it)` : p.currentStep ?? 'its start';
   return `${p.runbook || 'phase'} ${p.workflowId} ${p.state} at ${at}; done: ${p.done.join(', ') || 'nothing'}`;
+}
+
+/** Failures no retry can fix: the input is wrong, the host is not the one we pinned, our own bug. */
+const PERMANENT_FAILURES = new Set(['BadInput', 'HostKeyMismatch', 'RunbookBug']);
+
+/** The type of the innermost ApplicationFailure (what the activity threw). */
+function rootType(err: unknown): string | undefined {
+  let type: string | undefined;
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ApplicationFailure && e.type) type = e.type;
+  }
+  return type;
 }
 
 function durationOrFail(text: string, what: string): number {

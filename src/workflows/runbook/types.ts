@@ -22,7 +22,7 @@ export interface Planned<F> {
 export interface Decision {
   step: string;
   by: string;
-  decision: 'approve' | 'reject' | 'done' | 'abort';
+  decision: 'approve' | 'reject' | 'done' | 'abort' | 'retry';
   comment?: string;
   /** The plan digest the decider saw. */
   digest?: string;
@@ -50,11 +50,24 @@ export interface StepStatus {
   /** Every approval given at this step's gate (two for a two-person gate). */
   approvals?: Decision[];
   error?: string;
+  /** Every time the step failed, and the retry or abort that answered it (a failed-step gate). */
+  failures?: StepFailure[];
+}
+
+/** A step that failed after its retries (or whose preflight refused): the run asked what to do. */
+export interface StepFailure {
+  at: string;
+  error: string;
+  /** The step's attempt that failed (1 for the first). */
+  attempt: number;
+  /** retry or abort, once decided. */
+  decision?: Decision;
 }
 
 export interface OpenGate {
   step: string;
-  kind: 'approval' | 'manual';
+  /** approval: a change's plan; manual: a person's step; failed: a step failed, retry or abort. */
+  kind: 'approval' | 'manual' | 'failed';
   since: string;
   /** What the operator is asked to do, in words. */
   instructions: string;
@@ -65,8 +78,10 @@ export interface OpenGate {
   approvedBy: string[];
   /** When the gate expires, ending the run with nothing changed by the step. */
   deadline?: string;
-  /** Why the gate is open again (the plan changed after approval). */
+  /** Why the gate is open again (the plan changed after approval, the step is retried). */
   reopenedBecause?: string;
+  /** The step's attempt after a retry (2, 3...): decisions are signed for it. Absent for the first. */
+  attempt?: number;
 }
 
 export type RunState = 'running' | 'waiting' | 'completed' | 'rejected' | 'aborted' | 'expired' | 'failed' | 'cancelled';
@@ -86,7 +101,7 @@ export interface PhaseReport {
   target: string;
   state: RunState;
   currentStep?: string;
-  openGate?: Pick<OpenGate, 'step' | 'kind' | 'instructions' | 'digest' | 'needs' | 'deadline'>;
+  openGate?: Pick<OpenGate, 'step' | 'kind' | 'instructions' | 'digest' | 'needs' | 'deadline' | 'attempt'>;
   timer?: PendingTimer;
   /** Steps that finished (done), in order. */
   done: string[];
