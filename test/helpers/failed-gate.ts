@@ -1,0 +1,25 @@
+// A step that failed waits at its `failed` gate (retry or abort) instead of failing the run: tests
+// that drive a run into a failure wait for that gate, then decide it as an operator would.
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Lab } from '../../lab/src/index';
+import type { RunbookResult, RunbookStatus, StepStatus } from '../../src/workflows/runbook/types';
+import { decide } from './decide';
+import { waitForStatus } from './temporal';
+
+/** Waits until a step of `h` waits at its failed gate (or the run ends); returns the status and that step. */
+export async function atFailedGate(h: WorkflowHandle, timeoutMs = 300_000): Promise<{ status: RunbookStatus; step?: StepStatus }> {
+  const status = await waitForStatus(h, (s) => s.openGate?.kind === 'failed' || !['running', 'waiting'].includes(s.state), timeoutMs);
+  const step = status.openGate?.kind === 'failed' ? status.steps.find((x) => x.id === status.openGate!.step) : undefined;
+  return { status, step };
+}
+
+/** Sends `retry` or `abort` to the failed gate of `step`, signed by a lab approver. */
+export async function decideFailed(lab: Lab, h: WorkflowHandle, step: string, decision: 'retry' | 'abort', by = 'alice'): Promise<void> {
+  await decide(lab, h, decision, { step, by });
+}
+
+/** Aborts the run at its failed step and returns its result (outcome "aborted"). */
+export async function abortAtFailure(lab: Lab, h: WorkflowHandle, step: string, by = 'alice'): Promise<RunbookResult> {
+  await decideFailed(lab, h, step, 'abort', by);
+  return (await h.result()) as RunbookResult;
+}
