@@ -53,13 +53,29 @@ export async function gatherRun(source: RunSource, workflowId: string, runId?: s
  */
 export function clientSource(client: Client, opts: { queryTimeoutMs?: number; query?: boolean } = {}): RunSource {
   const timeout = opts.queryTimeoutMs ?? 5_000;
+  // once a query went unanswered, the phases' would too (one task queue): do not wait for each
+  let unanswered: string | undefined;
   return {
     converter: client.options.loadedDataConverter,
     history: (workflowId, runId) => client.workflow.getHandle(workflowId, runId).fetchHistory(),
     status: async (workflowId, runId) => {
       if (opts.query === false) return undefined;
+      if (unanswered) throw new Error(unanswered);
       const handle = client.workflow.getHandle(workflowId, runId);
-      return client.withDeadline(Date.now() + timeout, () => handle.query(statusQuery));
+      try {
+        return await client.withDeadline(Date.now() + timeout, () => handle.query(statusQuery));
+      } catch (err) {
+        if (isDeadline(err)) unanswered = `no worker answered within ${timeout / 1000}s`;
+        throw unanswered ? new Error(unanswered) : err;
+      }
     },
   };
+}
+
+/** The query's deadline passed (gRPC DEADLINE_EXCEEDED): nobody polls the run's task queue. */
+function isDeadline(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 4 || /deadline/i.test(e.message)) return true;
+  }
+  return false;
 }

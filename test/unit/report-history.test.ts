@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
-import { FAILURE_CONVERTER_PATH } from '../../src/shared/codec';
+import { AesGcmCodec, FAILURE_CONVERTER_PATH } from '../../src/shared/codec';
 import { gatherRun, type RunRecord } from '../../src/report/gather';
 import type { RunHistory } from '../../src/report/history';
 import { buildReport, type Report } from '../../src/report/model';
@@ -29,16 +29,18 @@ function recorded(): Map<string, string> {
   return byId;
 }
 
-async function reportOf(name: string): Promise<{ report: Report; md: string; html: string; record: RunRecord }> {
+async function reportOf(name: string, codec?: AesGcmCodec): Promise<{ report: Report; md: string; html: string; record: RunRecord }> {
   const byId = recorded();
   const id = fs.readFileSync(path.join(HISTORIES_DIR, `${name}.id`), 'utf8').trim();
   const record = await gatherRun(
     {
-      converter: loadDataConverter({ failureConverterPath: FAILURE_CONVERTER_PATH }),
+      converter: loadDataConverter({ failureConverterPath: FAILURE_CONVERTER_PATH, payloadCodecs: codec ? [codec] : [] }),
       history: async (wid) => {
         const file = wid === id ? `${name}.json` : byId.get(wid);
         if (!file) throw new Error(`no recorded history for ${wid}`);
-        return historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
+        const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
+        if (codec) await encryptPayloads(history, codec);
+        return history;
       },
       status: async () => undefined, // no worker: the history alone
     },
@@ -147,7 +149,34 @@ describe('runbook report from recorded histories (no worker)', () => {
     assert.doesNotMatch(html, /<(script|link|img)\b|src=|href=/i);
     assert.ok(html.indexOf('1. <code>rejoin</code>') < html.indexOf('4. <code>lxc-retirement</code>'));
   });
+
+  it('a history whose payloads the codec encrypted reads the same through the codec (RUNBOOK_CODEC_KEY), and not at all without it', async () => {
+    const codec = new AesGcmCodec(Buffer.alloc(32, 7));
+    const plain = await reportOf('rejoin-complete');
+    const encrypted = await reportOf('rejoin-complete', codec);
+    assert.deepEqual(encrypted.report, plain.report);
+    const byId = recorded();
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, byId.get(plain.report.workflowId)!), 'utf8')));
+    await encryptPayloads(history, codec);
+    const result = history.events!.at(-1)!.workflowExecutionCompletedEventAttributes!.result!.payloads![0]!;
+    assert.equal(Buffer.from(result.metadata!.encoding!).toString(), 'binary/encrypted', 'the result is ciphertext in the history');
+    await assert.rejects(
+      gatherRun({ converter: loadDataConverter({ failureConverterPath: FAILURE_CONVERTER_PATH }), history: async () => history, status: async () => undefined }, plain.report.workflowId),
+      /binary\/encrypted|Unknown encoding/i,
+    );
+  });
 });
+
+/** Every payload of a history encrypted as a worker with the codec writes them (search attributes never are). */
+async function encryptPayloads(node: unknown, codec: AesGcmCodec): Promise<void> {
+  if (!node || typeof node !== 'object') return;
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (k === 'searchAttributes') continue;
+    if (k === 'payloads' && Array.isArray(v)) (node as Record<string, unknown>)[k] = await codec.encode(v);
+    else if (k === 'encodedAttributes' && v) (node as Record<string, unknown>)[k] = (await codec.encode([v as never]))[0];
+    else await encryptPayloads(v, codec);
+  }
+}
 
 /** A made-up run: a history with nothing in it but its start, and the status or result given. */
 function madeUp(steps: StepStatus[], opts: { status?: Partial<RunbookStatus>; result?: Partial<RunbookResult>; input?: object } = {}): RunRecord {
