@@ -1,5 +1,6 @@
 // Issue 10 items 5 and 9 on the lab: the install script's download fails (a `curl | sh` runs an empty
-// script and exits 0), and the cluster's servers carry their own --node-name/--node-ip in their units
+// script and exits 0): the run waits at the failed install (issue 13), the operator aborts it, or
+// fixes the lab and retries; and the cluster's servers carry their own --node-name/--node-ip in their units
 // while still-fawn keeps settings (and a token) in /etc/rancher/k3s/config.yaml, which
 // k3s-uninstall.sh deletes (k3s install.sh create_uninstall: rm -rf /etc/rancher/k3s).
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { historyText } from '../helpers/temporal';
 import { approveEveryGate } from '../helpers/approve-every-gate';
+import { abortAtFailure, atFailedGate, decideFailed } from '../helpers/failed-gate';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
@@ -30,28 +32,41 @@ describe('rejoin: the install step against a failing download, node-specific fla
 
   const installs = () => s.lab.audit().filter((e) => e.tool === 'install.sh');
 
-  it('a failed download of install.sh fails the install step; nothing is run and no step after it starts', async () => {
+  it('a failed download of install.sh stops the run at a failed gate; abort ends it with nothing further changed', async () => {
     s.lab.failDownload('/install.sh', 503);
     try {
       const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 20 });
-    approveEveryGate(s.lab, h);
-      const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
-      const status = await h.query(statusQuery);
+      approveEveryGate(s.lab, h);
+      const { status, step: install } = await atFailedGate(h);
       const steps = status.steps.map((st) => `${st.id}=${st.state}${st.error ? ` (${st.error})` : ''}`).join('; ');
-      const install = status.steps.find((st) => st.id === 'install-k3s')!;
+      assert.equal(install?.id, 'install-k3s', steps);
       assert.equal(install.state, 'failed', steps);
       assert.match(install.error ?? '', /download of .*install\.sh failed: curl exited 22/, steps);
+      assert.match(status.openGate!.instructions, /curl exited 22.*send `retry`.*`abort`/);
       assert.equal(status.steps.find((st) => st.id === 'wait-ready')!.state, 'pending', steps);
-      assert.match(outcome, /^failed/);
       assert.deepEqual(installs(), [], 'install.sh never ran');
+      const before = s.lab.audit().length;
+      const result = await abortAtFailure(s.lab, h, 'install-k3s');
+      assert.equal(result.outcome, 'aborted');
+      assert.match(result.summary, /aborted at "install-k3s" after it failed \(.*curl exited 22.*\); changed: remove-stale-node, uninstall-k3s; "install-k3s" failed part-way/);
+      assert.equal(s.lab.audit().length, before, 'nothing ran on any host after the abort');
+      assert.equal(result.steps.find((st) => st.id === 'wait-ready')!.state, 'pending');
     } finally {
       s.lab.failDownload('/install.sh', 0);
     }
   });
 
-  it("a second run rejoins with the cluster's flags only and still-fawn's own config.yaml back", async () => {
+  it("a second run whose install fails is retried once the lab is fixed, and rejoins with the cluster's flags only and still-fawn's own config.yaml back", async () => {
+    s.lab.failDownload('/install.sh', 503);
     const h = await s.startRejoin({ node: NODE, readyTimeoutSeconds: 120 });
     approveEveryGate(s.lab, h);
+    try {
+      const { step: failed } = await atFailedGate(h);
+      assert.equal(failed?.id, 'install-k3s');
+    } finally {
+      s.lab.failDownload('/install.sh', 0); // the operator fixes the mirror
+    }
+    await decideFailed(s.lab, h, 'install-k3s', 'retry', 'bob');
     const outcome = await h.result().then((r: RunbookResult) => r.outcome, (e: Error) => `failed: ${e.message}`);
     const status = await h.query(statusQuery);
     const steps = status.steps.map((st) => `${st.id}=${st.state}${st.error ? ` (${st.error})` : ''}`).join('; ');
@@ -75,6 +90,10 @@ describe('rejoin: the install step against a failing download, node-specific fla
     assert.ok(!members.some((m) => m.name.startsWith(`${NODE}-`) && m.peerURLs.some((u) => u.includes(piglet.address))));
     assert.equal((await s.lab.kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
     assert.equal(installs().length, 1, 'install.sh ran once over both runs');
+    const install = status.steps.find((st) => st.id === 'install-k3s')!;
+    assert.deepEqual(install.failures?.map((f) => [f.attempt, f.decision?.decision]), [[1, 'retry']]);
+    const decided = (await h.result()).approvals.filter((a: { step: string }) => a.step === 'install-k3s').map((a: { decision: string }) => a.decision);
+    assert.deepEqual(decided, ['approve', 'retry', 'approve'], 'the retried install was approved afresh');
 
     const history = historyText(await h.fetchHistory());
     assert.ok(!history.includes(s.lab.token), 'the token (also in config.yaml) never entered the history');
