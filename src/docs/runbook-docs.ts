@@ -233,7 +233,10 @@ function renderIndex(): string {
       '`phase`: another runbook, run as a child workflow.',
     '- **Gates.** A decision counts only when signed (`ssh-keygen -Y sign -n homelab-runbooks`) by a key in the inventory\'s `approvals.allowedSigners` ' +
       '(`approvals.identity: signatures`, the default); ' +
-      'with a gate deadline (`gateDeadline` or `approvals.deadline`) an undecided gate ends the run with nothing changed by that step.',
+      'with a gate deadline (`gateDeadline` or `approvals.deadline`) an undecided gate ends the run with nothing changed by that step. ' +
+      'Any step that fails after its retries (or whose preflight refuses) opens a `failed` gate instead of ending the run: `retry` runs it again from its ' +
+      'checks and preflight (a change asks for a fresh approval, signed for its attempt), `abort` ends the run saying what was and was not changed. ' +
+      'Bad input and a changed host key still end the run at once.',
     '- **Placeholders.** `<node>`, `<staleMemberId>`, `<ctid>` and the like stand for a value from the inventory or one a check found; ' +
       'everything else is the inventory\'s default (etcd\'s TLS paths, Frigate\'s namespace and devices, the PBS port), which your inventory may change. ' +
       'The join token is never shown: plans mask it as `***`, and it reaches the VM on stdin.',
