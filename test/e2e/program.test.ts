@@ -1,7 +1,9 @@
 // The whole still-fawn program on the lab, through the real server: the rejoin from the seed's stale
 // start, a soak shortened through its input, then Phases 2, 3 and 4 as child runs. Every gate is
 // decided on the phase that opened it (signals and updates alternating) and the disk is moved by
-// "hand" before `done`, as an operator would. The lab's state is checked after.
+// "hand" before `done`, as an operator would. A check of Phase 2 fails on the way (the LXC's last
+// backup is not verified): the phase waits at its failed gate, the program keeps its place, and the
+// operator fixes the backup and retries from the program's ID (issue 13). The lab's state is checked after.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -46,7 +48,15 @@ describe('the recovery program on the lab', () => {
         if (!gate || decided.includes(key)) continue;
         const phase = s.env.client.workflow.getHandle(p.workflowId);
         const by = ['alice', 'bob'][n++ % 2]!;
-        if (gate.kind === 'manual') {
+        if (gate.kind === 'failed') {
+          assert.equal(gate.step, 'backups-verified', `unexpected failed step ${gate.step}: ${gate.instructions}`);
+          assert.match(gate.instructions, /is not verified/);
+          assert.equal(st.steps.find((x) => x.id === 'pbs-migration')?.state, 'running', 'the program stays in its phase');
+          assert.equal(st.steps.find((x) => x.id === 'soak')?.state, 'done');
+          s.lab.pbs.setVerifyState('ct', String(FRIGATE_LXC.ctid), 'ok'); // the operator re-verifies the backup
+          const r = await runCli(s, ['retry', program.workflowId, '--step', gate.step, '--key', s.lab.approverKey(by), '--json']);
+          assert.equal(r.code, 0, `runbook retry ${gate.step}: ${r.stderr}${r.stdout}`);
+        } else if (gate.kind === 'manual') {
           assert.equal(gate.step, 'move-disk', `unexpected manual step ${gate.step}: ${gate.instructions}`);
           s.lab.pbs.moveDisk(PBS_DISK, PBS_TO);
           await send(s.lab, phase, 'done', { step: gate.step, by });
@@ -67,6 +77,7 @@ describe('the recovery program on the lab', () => {
 
   it('rejoins, soaks, moves PBS, moves Frigate and retires the LXC, each phase a child run', async () => {
     const snapshotsBefore = s.lab.pbs.snapshots().map((x) => `${x.type}/${x.id}/${x.time}`);
+    s.lab.pbs.setVerifyState('ct', String(FRIGATE_LXC.ctid), 'failed');
     const h = await s.start('recoveryProgram', {
       node: NODE,
       soak: '12s',
@@ -82,6 +93,7 @@ describe('the recovery program on the lab', () => {
       [['rejoin', 'done'], ['soak', 'done'], ['pbs-migration', 'done'], ['frigate-migration', 'done'], ['lxc-retirement', 'done']],
     );
     assert.ok(decided.some((d) => d.startsWith('pbs-migration:move-disk')), `the manual disk move was done: ${decided.join(', ')}`);
+    assert.ok(decided.some((d) => d.startsWith('pbs-migration:backups-verified')), `the failed check was retried: ${decided.join(', ')}`);
     const soakEvidence = result.steps.find((st) => st.id === 'soak')!.evidence.join('\n');
     assert.match(soakEvidence, /check 3 .*healthy/, 'three soak checks: at the start, after 6s, at the end');
 
