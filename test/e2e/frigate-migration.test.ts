@@ -9,6 +9,7 @@ import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { gateOpen, waitForStatus } from '../helpers/temporal';
 import { send, decide } from '../helpers/decide';
+import { atFailedGate, abortAtFailure } from '../helpers/failed-gate';
 import { statusQuery } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
@@ -28,12 +29,18 @@ describe('frigate migration on the lab', () => {
   const frigateUnit = () => s.lab.lxc.container('fun-bedbug', CTID)?.units.frigate;
   const start = (input: object = {}) => s.start('frigateMigration', input, 'Move Frigate into K3s');
 
+  /** The run stops at `step`'s failed gate (issue 13); the operator aborts and nothing further runs. */
   async function failsAt(h: WorkflowHandle, step: string, why: RegExp): Promise<void> {
-    await assert.rejects(h.result());
-    const st = await h.query(statusQuery);
+    const { status: st } = await atFailedGate(h);
     const failed = st.steps.find((x) => x.id === step);
     assert.equal(failed?.state, 'failed', JSON.stringify(st.steps.map((x) => [x.id, x.state])));
     assert.match(failed!.error ?? '', why);
+    if (st.openGate?.kind !== 'failed') return await assert.rejects(h.result()); // a failure no retry can fix
+    assert.equal(st.openGate.step, step);
+    const before = s.lab.audit().length;
+    const r = await abortAtFailure(s.lab, h, step);
+    assert.equal(r.outcome, 'aborted', r.summary);
+    assert.equal(s.lab.audit().length, before, 'nothing ran after the abort');
   }
 
   it('a dry run runs every check and plans label, copy and deploy without changing anything', async () => {

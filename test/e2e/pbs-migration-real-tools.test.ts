@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
+import { abortAtFailure, atFailedGate } from '../helpers/failed-gate';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
 import { send } from '../helpers/decide';
 import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
@@ -32,11 +33,12 @@ describe('pbs migration keeps what the real tools would delete', () => {
     try {
       const h = await s.start('pbsMigration', {});
       const st = await waitForStatus(h, (x) => x.steps.some((step) => step.state === 'failed') || x.openGate?.step === 'release-datastore', 120_000);
-      assert.equal(st.openGate?.step, undefined, 'the run reached the release gate: it would export the pool and then fail to register the datastore');
+      assert.notEqual(st.openGate?.step, 'release-datastore', 'the run reached the release gate: it would export the pool and then fail to register the datastore');
       const failed = st.steps.find((x) => x.state === 'failed')!;
       assert.equal(failed.id, 'datastore-healthy');
       assert.match(failed.error ?? '', /3\.2\.4.*--reuse-datastore/);
-      await assert.rejects(h.result());
+      await atFailedGate(h);
+      assert.equal((await abortAtFailure(s.lab, h, 'datastore-healthy')).outcome, 'aborted');
     } finally {
       s.lab.pbs.setPbsVersion(PBS_TO, '4.0.14-1');
     }
@@ -48,11 +50,12 @@ describe('pbs migration keeps what the real tools would delete', () => {
     try {
       const h = await s.start('pbsMigration', {});
       const st = await waitForStatus(h, (x) => x.steps.some((step) => step.state === 'failed') || x.openGate?.step === 'release-datastore', 120_000);
-      assert.equal(st.openGate?.step, undefined, 'the run reached the release gate: the tape job would be deleted with the old datastore entry');
+      assert.notEqual(st.openGate?.step, 'release-datastore', 'the run reached the release gate: the tape job would be deleted with the old datastore entry');
       const failed = st.steps.find((x) => x.state === 'failed')!;
       assert.equal(failed.id, 'datastore-healthy');
       assert.match(failed.error ?? '', /tape backup job t-weekly \(drive lto8, pool offsite-tapes\)/);
-      await assert.rejects(h.result());
+      await atFailedGate(h);
+      assert.equal((await abortAtFailure(s.lab, h, 'datastore-healthy')).outcome, 'aborted');
     } finally {
       s.lab.pbs.removePbsJob(PBS_FROM, 'tape', 't-weekly');
     }

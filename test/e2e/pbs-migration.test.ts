@@ -9,6 +9,7 @@ import { startStack } from '../helpers/stack';
 import { recordHistory } from '../helpers/histories';
 import { gateOpen, historyText, waitForStatus } from '../helpers/temporal';
 import { send, decide } from '../helpers/decide';
+import { abortAtFailure, atFailedGate } from '../helpers/failed-gate';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { PBS_DATASTORE, PBS_DATASTORE_PATH, PBS_DISK, PBS_STORAGE } from '../../lab/src/pbs';
 
@@ -48,10 +49,11 @@ describe('pbs migration on the lab', () => {
     s.lab.pbs.setVerifyState('ct', '113', 'failed');
     try {
       const h = await s.start('pbsMigration', {});
-      await assert.rejects(h.result(), (err: Error) => /not verified \(verify state: failed\)/.test(String((err as { cause?: Error }).cause?.message ?? err.message)) || /backups-verified/.test(err.message));
-      const st = await waitForStatus(h, (x) => x.steps.some((step) => step.id === 'backups-verified' && step.state === 'failed'));
+      const { status: st } = await atFailedGate(h);
+      assert.equal(st.openGate?.step, 'backups-verified');
       assert.match(st.steps.find((x) => x.id === 'backups-verified')!.error ?? '', /ct\/113's last backup .* is not verified/);
       assert.equal(st.steps.find((x) => x.id === 'release-datastore')!.state, 'pending');
+      assert.equal((await abortAtFailure(s.lab, h, 'backups-verified')).outcome, 'aborted');
     } finally {
       s.lab.pbs.setVerifyState('ct', '113', 'ok');
     }
@@ -62,9 +64,10 @@ describe('pbs migration on the lab', () => {
     s.lab.pbs.runningBackupJob(true);
     try {
       const h = await s.start('pbsMigration', {});
-      await assert.rejects(h.result());
-      const st = await waitForStatus(h, (x) => x.steps.some((step) => step.id === 'no-backup-running' && step.state === 'failed'));
+      const { status: st } = await atFailedGate(h);
+      assert.equal(st.openGate?.step, 'no-backup-running');
       assert.match(st.steps.find((x) => x.id === 'no-backup-running')!.error ?? '', /a backup is running: UPID:pumped-piglet:/);
+      assert.equal((await abortAtFailure(s.lab, h, 'no-backup-running')).outcome, 'aborted');
     } finally {
       s.lab.pbs.runningBackupJob(false);
     }
