@@ -345,7 +345,7 @@ export class Runbook implements GateHost {
       step.endedAt = now();
       step.error = `watching for it: ${rootMessage(err)}`;
       this.publish();
-      throw ApplicationFailure.create({ message: `step "${id}" failed: ${step.error}`, type: 'StepFailed', nonRetryable: true, cause: asError(err) });
+      throw stepFailed(`step "${id}" failed: ${step.error}`, err);
     }
     if ('e' in first) {
       gate.cancel();
@@ -520,7 +520,7 @@ export class Runbook implements GateHost {
     } catch (err) {
       step.state = 'failed';
       step.error = `preflight: ${rootMessage(err)}`;
-      throw ApplicationFailure.create({ message: `step "${step.id}" ${step.error}`, type: 'StepFailed', nonRetryable: true, cause: asError(err) });
+      throw stepFailed(`step "${step.id}" ${step.error}`, err);
     } finally {
       this.publish();
     }
@@ -618,7 +618,7 @@ export class Runbook implements GateHost {
       step.state = 'failed';
       step.endedAt = now();
       step.error = rootMessage(err);
-      throw ApplicationFailure.create({ message: `step "${id}" failed: ${step.error}`, type: 'StepFailed', nonRetryable: true, cause: asError(err) });
+      throw stepFailed(`step "${id}" failed: ${step.error}`, err);
     } finally {
       this.publish();
     }
@@ -703,6 +703,11 @@ function durationOrFail(text: string, what: string): number {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/** How a step fails: non-retryable for Temporal (its activity retries are spent); untilDone asks about it. */
+function stepFailed(message: string, err: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'StepFailed', nonRetryable: true, cause: asError(err) });
 }
 
 function asError(err: unknown): Error | undefined {
