@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Stack } from '../helpers/stack';
 import { startStack } from '../helpers/stack';
 import { historyText } from '../helpers/temporal';
+import { recordHistory } from '../helpers/histories';
 import { approveEveryGate } from '../helpers/approve-every-gate';
 import { abortAtFailure, atFailedGate, decideFailed } from '../helpers/failed-gate';
 import { statusQuery } from '../../src/workflows/runbook/messages';
@@ -94,6 +95,7 @@ describe('rejoin: the install step against a failing download, node-specific fla
     assert.deepEqual(install.failures?.map((f) => [f.attempt, f.decision?.decision]), [[1, 'retry']]);
     const decided = (await h.result()).approvals.filter((a: { step: string }) => a.step === 'install-k3s').map((a: { decision: string }) => a.decision);
     assert.deepEqual(decided, ['approve', 'retry', 'approve'], 'the retried install was approved afresh');
+    await recordHistory('rejoin-install-retried', h);
 
     const history = historyText(await h.fetchHistory());
     assert.ok(!history.includes(s.lab.token), 'the token (also in config.yaml) never entered the history');

@@ -13,7 +13,7 @@ const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filte
 
 describe('replay of recorded histories', () => {
   it('has recorded histories of every runbook and of the program with its phases', () => {
-    const rejoin = ['rejoin-complete', 'rejoin-rejected', 'rejoin-dry-run', 'rejoin-iommu-reboot-then-reject'];
+    const rejoin = ['rejoin-complete', 'rejoin-rejected', 'rejoin-dry-run', 'rejoin-iommu-reboot-then-reject', 'rejoin-install-retried'];
     const phases = ['pbs-migration-complete', 'frigate-migration-complete', 'lxc-retirement-complete'];
     const program = ['program-complete', ...['rejoin', 'pbs-migration', 'frigate-migration', 'lxc-retirement'].map((p) => `program-phase-${p}`)];
     for (const name of [...rejoin, ...phases, ...program]) {
