@@ -6,15 +6,8 @@ import type { Decision, OpenGate, PendingTimer, RunbookResult, StepPlan, StepSta
 import type { RunRecord } from './gather';
 import type { ActivityRecord } from './history';
 
-/** A step's failure and the decision that answered it (the failed-step gate's retry or abort). */
-export interface StepFailure {
-  at: string;
-  error: string;
-  decision?: Decision;
-}
-
-/** StepStatus as the failed-step gate extends it (`failures` may be absent in older runs). */
-type ReportedStep = StepStatus & { failures?: StepFailure[] };
+/** Runs recorded before the failed-step gate have no `failures`; StepStatus says it is optional. */
+type ReportedStep = StepStatus;
 
 export interface DecisionRow {
   step: string;
@@ -327,7 +320,7 @@ function failures(record: RunRecord, steps: ReportedStep[]): FailureRow[] {
         : openGate?.step === s.id
           ? 'waiting at the failed-step gate for retry or abort'
           : 'not answered';
-      out.push({ step: s.id, at: f.at, what: f.error, resolution });
+      out.push({ step: s.id, at: f.at, what: `${f.attempt ? `attempt ${f.attempt}: ` : ''}${f.error}`, resolution });
     }
     if (s.state === 'failed' && s.error && !(s.failures ?? []).some((f) => f.error === s.error)) {
       out.push({ step: s.id, at: s.endedAt, what: s.error, resolution: 'unresolved: the run failed at this step' });

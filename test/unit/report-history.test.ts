@@ -203,7 +203,7 @@ function madeUp(steps: StepStatus[], opts: { status?: Partial<RunbookStatus>; re
 
 describe('runbook report: failures, secrets, a running run', () => {
   const alice = { step: 'install-k3s', by: 'alice', decision: 'retry', via: 'update', at: '2026-12-01T10:15:00.000Z', key: 'SHA256:A', comment: 'lab fixed' } as const;
-  const failed: StepStatus & { failures: unknown[] } = {
+  const failed: StepStatus = {
     id: 'install-k3s',
     title: 'Fresh K3s install',
     kind: 'change',
@@ -216,20 +216,20 @@ describe('runbook report: failures, secrets, a running run', () => {
   };
 
   it('each failure with the retry that answered it, and Temporal\'s own activity retries', () => {
-    const report = buildReport(madeUp([failed as StepStatus], { result: {} }));
+    const report = buildReport(madeUp([failed], { result: {} }));
     assert.deepEqual(report.failures.map((f) => [f.step, f.what]), [
-      ['install-k3s', 'install.sh exited 1: curl: (22) 404'],
+      ['install-k3s', 'attempt 1: install.sh exited 1: curl: (22) 404'],
       [undefined, 'activity installK3s failed 2 time(s), last: ssh: connection reset'],
     ]);
     assert.match(report.failures[0]!.resolution, /^retry by alice \(SHA256:A\) at 2026-12-01 10:15:00 UTC: lab fixed — the step ran again$/);
     assert.match(report.failures[1]!.resolution, /Temporal retried it; attempt 3 completed/);
     assert.ok(report.decisions.some((d) => d.decision === 'retry' && d.key === 'SHA256:A'), 'the retry is one of the run\'s decisions');
     const md = renderMarkdown(report);
-    assert.match(md, /## Failures and how each was resolved[\s\S]*\| 2026-12-01 10:10:00 UTC \| `install-k3s` \| install\.sh exited 1: curl: \(22\) 404 \| retry by alice/);
+    assert.match(md, /## Failures and how each was resolved[\s\S]*\| 2026-12-01 10:10:00 UTC \| `install-k3s` \| attempt 1: install\.sh exited 1: curl: \(22\) 404 \| retry by alice/);
   });
 
   it('masks secrets wherever they stand, and the start signature is named, never shown', () => {
-    const report = buildReport(madeUp([failed as StepStatus], { result: {}, input: { node: 'n', startSignature: '-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----', apiToken: 'zzz' } }));
+    const report = buildReport(madeUp([failed], { result: {}, input: { node: 'n', startSignature: '-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----', apiToken: 'zzz' } }));
     const md = renderMarkdown(report);
     const html = renderHtml(report);
     for (const text of [md, html]) {
