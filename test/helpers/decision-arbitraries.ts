@@ -25,7 +25,7 @@ const over = (limit: number) => fc.oneof(fc.constant('x'.repeat(limit + 1)), fc.
 
 export const gateArb: fc.Arbitrary<GateView> = fc.record({
   step: fc.constantFrom('remove-stale-node', 'enable-vtd'),
-  kind: fc.constantFrom('approval' as const, 'manual' as const),
+  kind: fc.constantFrom('approval' as const, 'manual' as const, 'failed' as const),
   digest: fc.constantFrom(...DIGESTS, undefined),
   approvedBy: fc.subarray(APPROVERS, { maxLength: 1 }),
 });
@@ -66,8 +66,14 @@ export function decisionArb(opts: { signatures: boolean }) {
     // names mode: the fields a name-only client sends
     const { step, by, decision, comment, digest } = fields;
     const named = { step, by, decision, comment, digest };
+    // what a name-only client sends, right but for the gate it meets (its step, kind and digest)
+    const namedForSomeGate = fc.record(
+      { step: fc.constantFrom('remove-stale-node', 'enable-vtd'), by: fc.constantFrom(...APPROVERS), decision: fc.constantFrom(...KINDS), digest: fc.constantFrom(...DIGESTS, 'none'), comment: nastyString },
+      { requiredKeys: ['step', 'by', 'decision'] },
+    );
     return fc.oneof(
       { weight: 1, arbitrary: anyValue },
+      { weight: 1, arbitrary: namedForSomeGate },
       { weight: 3, arbitrary: fc.record(named, { requiredKeys: [] }) },
       { weight: 6, arbitrary: fc.record(named, { requiredKeys: ['step', 'by', 'decision'] }) },
       { weight: 1, arbitrary: fc.record(fields, { requiredKeys: ['step', 'by', 'decision'] }) },
@@ -82,7 +88,7 @@ export function decisionArb(opts: { signatures: boolean }) {
     { weight: 1, arbitrary: anyValue },
     { weight: 3, arbitrary: fc.record(fields, { requiredKeys: [] }) },
     { weight: 8, arbitrary: fc.record(fields, { requiredKeys: ['step', 'decision', 'digest', 'signature'] }) },
-    { weight: 4, arbitrary: signedForSomeGate },
+    { weight: 6, arbitrary: signedForSomeGate },
   );
 }
 

@@ -189,7 +189,7 @@ describe('bad approval payloads (names mode), property-based', () => {
       { numRuns: 4000 },
     );
     t.diagnostic(`${refused} bad decisions refused, ${applied} good ones applied`);
-    assert.ok(refused > 3000 && applied > 50, `refused ${refused}, applied ${applied}`);
+    assert.ok(refused > 3000 && applied > 25, `refused ${refused}, applied ${applied}`);
   });
 
   it('an approver not on the list is refused whatever the name looks like, and the refusal does not list the valid names (1000 cases)', () => {

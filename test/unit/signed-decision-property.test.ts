@@ -21,7 +21,8 @@ import {
 } from '../helpers/decision-arbitraries';
 
 const SIGNED: DecisionContext = { identity: 'signatures', approvers: APPROVERS, run: RUN };
-const validFor = (g: GateView): DecisionKind[] => (g.kind === 'approval' ? ['approve', 'reject'] : KINDS);
+const VALID: Record<GateView['kind'], DecisionKind[]> = { approval: ['approve', 'reject'], manual: ['done', 'abort', 'approve', 'reject'], failed: ['retry', 'abort'] };
+const validFor = (g: GateView): DecisionKind[] => VALID[g.kind];
 const decisionOf = (d: unknown) => (typeof d === 'object' && d !== null ? (d as Record<string, unknown>).decision : undefined) as DecisionKind;
 
 describe('signed decisions, property-based', () => {
@@ -46,7 +47,7 @@ describe('signed decisions, property-based', () => {
       { numRuns: 5000 },
     );
     t.diagnostic(`${refused} refused, ${passed} passed on to the worker's verification`);
-    assert.ok(refused > 3000 && passed > 100, `refused ${refused}, passed ${passed}`);
+    assert.ok(refused > 3000 && passed > 60, `refused ${refused}, passed ${passed}`);
   });
 
   it('nothing without a signature passes, whatever "by" names (a listed approver, the starter, anyone) (2000 cases)', () => {
