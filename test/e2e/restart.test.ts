@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Lab } from '../../lab/src';
 import { PBS_DISK, PBS_STORAGE } from '../../lab/src/pbs';
-import type { RunbookResult, RunbookStatus } from '../../src/workflows/runbook/types';
+import type { RunbookStatus } from '../../src/workflows/runbook/types';
+import { resultUnlessFailed } from '../helpers/failed-gate';
 import { MainJob } from '../helpers/main-job';
 import { freePort, until, waitForStatus } from '../helpers/temporal';
 
@@ -64,7 +65,8 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_CONFIG_FILE: '/nonexistent' };
       for (const k of ['SSH_AUTH_SOCK', 'RUNBOOK_TASK_QUEUE']) delete env[k];
-      execFile(BIN, args, { env }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      // bounded: a CLI call that hangs fails the test with its output instead of waiting out the file's timeout
+      execFile(BIN, args, { env, timeout: 120_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
     });
   const cli = async (...args: string[]) => {
     const r = await runbook(...args);
@@ -120,7 +122,7 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     assert.deepEqual(await identity(), removed, 'the same lab after kill -9');
     assert.match(third.output(), /lab resumed/, third.output());
     await cli('approve', REJOIN, '--step', 'install-k3s', '--key', key('bob'));
-    const rejoin = (await client.workflow.getHandle(REJOIN).result()) as RunbookResult;
+    const rejoin = await resultUnlessFailed(client.workflow.getHandle(REJOIN), client);
     assert.equal(rejoin.outcome, 'completed', rejoin.summary);
     assert.deepEqual((await lab().kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
     await until(async () => (await healthyMembers()) === 4, 60_000, 500);
@@ -148,7 +150,7 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     await cli('approve', PBS, '--step', 'register-datastore', '--key', key('carol'));
     await status(PBS, (s) => s.openGate?.step === 'remove-old-datastore');
     await cli('approve', PBS, '--step', 'remove-old-datastore', '--key', key('bob'));
-    const pbs = (await client.workflow.getHandle(PBS).result()) as RunbookResult;
+    const pbs = await resultUnlessFailed(client.workflow.getHandle(PBS), client);
     assert.equal(pbs.outcome, 'completed', pbs.summary);
     const storage = lab().pbs.storage()!;
     assert.equal(storage.props.server, lab().info.hosts['still-fawn']!.address);

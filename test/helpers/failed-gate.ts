@@ -1,6 +1,6 @@
 // A step that failed waits at its `failed` gate (retry or abort) instead of failing the run: tests
 // that drive a run into a failure wait for that gate, then decide it as an operator would.
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Lab } from '../../lab/src/index';
 import type { RunbookResult, RunbookStatus, StepStatus } from '../../src/workflows/runbook/types';
 import { decide } from './decide';
@@ -22,4 +22,20 @@ export async function decideFailed(lab: Lab, h: WorkflowHandle, step: string, de
 export async function abortAtFailure(lab: Lab, h: WorkflowHandle, step: string, by = 'alice'): Promise<RunbookResult> {
   await decideFailed(lab, h, step, 'abort', by);
   return (await h.result()) as RunbookResult;
+}
+
+/**
+ * The run's result, or an error naming the step as soon as one waits at its failed gate: a run that
+ * should complete never leaves the test waiting out its timeout at a gate nobody will answer.
+ */
+export async function resultUnlessFailed(h: WorkflowHandle, client?: Client): Promise<RunbookResult> {
+  let settled = false;
+  const result = h.result().finally(() => (settled = true)) as Promise<RunbookResult>;
+  const failedGate = (async (): Promise<never> => {
+    const s = await waitForStatus(h, (x) => settled || x.openGate?.kind === 'failed', 24 * 3_600_000, client);
+    if (settled) return new Promise<never>(() => undefined);
+    const step = s.steps.find((x) => x.id === s.openGate!.step);
+    throw new Error(`"${s.openGate!.step}" failed and waits at its failed gate: ${step?.error ?? ''}\n${s.openGate!.instructions}`);
+  })();
+  return Promise.race([result, failedGate]);
 }
