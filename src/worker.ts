@@ -8,7 +8,7 @@ import { createExecutor } from './activities/exec/executor';
 import { loadInventory } from './inventory/load';
 import { codecDataConverter, codecFromEnv } from './shared/codec';
 import { connectConfig, TASK_QUEUE } from './shared/connection';
-import { freshPrebuiltBundle } from './shared/workflow-bundle';
+import { freshPrebuiltBundle, WORKFLOWS_DIR } from './shared/workflow-bundle';
 
 export interface RunbookWorkerOptions {
   inventoryPath: string;
@@ -24,7 +24,7 @@ export interface RunbookWorkerOptions {
 function workflowCode(given: RunbookWorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (given) return { workflowBundle: given };
   const prebuilt = freshPrebuiltBundle();
-  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: require.resolve('./workflows') };
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: WORKFLOWS_DIR };
 }
 
 /** A worker with real activities; the caller runs it and closes `exec` after. */

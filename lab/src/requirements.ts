@@ -2,6 +2,7 @@
 // before anything starts, so a missing sshd is named with its package, never a time-out on a port.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LAB_DIR } from './lab-dir';
 
 export interface Requirement {
   command: string;
@@ -9,7 +10,7 @@ export interface Requirement {
   why: string;
 }
 
-const FILE = path.resolve(__dirname, '..', 'requirements.json');
+const FILE = path.join(LAB_DIR, 'requirements.json');
 
 export function labRequirements(): Requirement[] {
   return (JSON.parse(fs.readFileSync(FILE, 'utf8')) as { lab: Requirement[] }).lab;

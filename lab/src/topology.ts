@@ -1,5 +1,6 @@
 // The lab's fixed topology (SPEC.md "Topology") and the shape of lab.json, which the stand-ins read.
 import * as path from 'node:path';
+import { LAB_DIR } from './lab-dir';
 
 export const K3S_VERSION = 'v1.32.5+k3s1';
 export const K3S_COMMIT = '8e8f2a47';
@@ -77,7 +78,7 @@ export interface LabJson {
   builtAt?: string;
 }
 
-export const STANDINS_DIR = path.resolve(__dirname, '..', 'standins');
+export const STANDINS_DIR = path.join(LAB_DIR, 'standins');
 
 export function hostAddress(subnet: string, h: HostDef): string {
   return `${subnet}.${h.octet}`;

@@ -1,9 +1,10 @@
 // Finds the Temporal CLI through scripts/temporal-cli.sh; undefined means "let the SDK download it".
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { REPO_ROOT } from './repo-root';
 
 export function resolveTemporalCli(): string | undefined {
-  const script = path.join(__dirname, '..', '..', 'scripts', 'temporal-cli.sh');
+  const script = path.join(REPO_ROOT, 'scripts', 'temporal-cli.sh');
   try {
     return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim() || undefined;
   } catch (err) {

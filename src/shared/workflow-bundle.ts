@@ -3,9 +3,11 @@
 // stale bundle can never run changed workflow code.
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from './repo-root';
 
-export const WORKFLOWS_DIR = path.join(__dirname, '..', 'workflows');
-export const PREBUILT_BUNDLE = process.env.RUNBOOK_WORKFLOW_BUNDLE ?? path.join(__dirname, '..', '..', 'build', 'workflow-bundle.js');
+/** The workflow sources (TypeScript, also when this runs compiled: the SDK's bundler reads them). */
+export const WORKFLOWS_DIR = path.join(REPO_ROOT, 'src', 'workflows');
+export const PREBUILT_BUNDLE = process.env.RUNBOOK_WORKFLOW_BUNDLE ?? path.join(REPO_ROOT, 'build', 'workflow-bundle.js');
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -21,7 +23,7 @@ export function freshPrebuiltBundle(): string | undefined {
   try {
     const built = fs.statSync(PREBUILT_BUNDLE).mtimeMs;
     // the failure converter is bundled too (scripts/bundle-workflows.ts)
-    const converter = fs.statSync(path.join(__dirname, 'failure-converter' + path.extname(__filename))).mtimeMs;
+    const converter = fs.statSync(path.join(REPO_ROOT, 'src', 'shared', 'failure-converter.ts')).mtimeMs;
     return built >= Math.max(newestSource(WORKFLOWS_DIR), converter) ? PREBUILT_BUNDLE : undefined;
   } catch {
     return undefined;

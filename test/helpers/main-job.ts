@@ -1,6 +1,6 @@
 // The real main job (scripts/main.ts: dev server, lab, worker) as a user runs it with `npm start`: its
 // own process group (a Ctrl-C or a kill reaches all of it), a data directory and ports of its own.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -46,7 +46,7 @@ export class MainJob {
     }
   }
 
-  /** Starts `node --import tsx scripts/main.ts` and resolves once its worker polls. */
+  /** Starts the compiled scripts/main.ts (`npm start`) and resolves once its worker polls. */
   static async start(o: MainJobOptions, timeoutMs = 180_000): Promise<MainJob> {
     const logFile = path.join(o.dataDir, 'main-job.log');
     fs.mkdirSync(o.dataDir, { recursive: true });
@@ -59,7 +59,9 @@ export class MainJob {
       RUNBOOK_TEMPORAL_UI_PORT: String(o.uiPort),
     };
     for (const k of ['RUNBOOK_INVENTORY', 'RUNBOOK_TASK_QUEUE', 'TEMPORAL_ADDRESS']) delete env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/main.ts', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
+    // as `npm start` runs it: compiled (scripts/build.mjs, rebuilt here when a source changed)
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--workflows', '--quiet'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['build/js/scripts/main.js', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const job = new MainJob(child, logFile, logStart);
     const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
-// The real worker (src/worker.ts) as a child process, so a test can SIGKILL it for real.
+// The real worker (src/worker.ts, compiled as `npm run worker` runs it) as a child process, so a test can SIGKILL it for real.
 // Configured the way an operator configures it: RUNBOOK_INVENTORY, RUNBOOK_TASK_QUEUE, TEMPORAL_ADDRESS.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +42,9 @@ export interface WorkerProcess {
 export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<WorkerProcess> {
   const log = fs.openSync(opts.logFile, 'a');
   fs.writeSync(log, `--- worker start ${new Date().toISOString()}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  // as `npm run worker` runs it: compiled (scripts/build.mjs, rebuilt here when a source changed)
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['build/js/src/worker.js'], {
     cwd: ROOT,
     env: {
       ...process.env,
