@@ -1,80 +1,22 @@
 // The `runbook` CLI: start a runbook, follow it, list what waits, and decide its gates.
 //   ./bin/runbook --help
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+// Only the commands and their help are defined here; what a command does is in src/cli/commands.ts,
+// loaded when it runs, so `--help` and a mistyped argument never wait for the Temporal SDK to load.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import os from 'node:os';
-import { RUNBOOK_NAME, RUNBOOK_TARGET } from './workflows/runbook/search-attributes';
-import { statusQuery } from './workflows/runbook/messages';
-import type { RunbookResult, RunbookStatus } from './workflows/runbook/types';
-import { TASK_QUEUE } from './shared/connection';
-import { ensureSearchAttributes } from './shared/search-attributes-setup';
-import { printPlan, printStatus } from './cli/print';
-import { CliError, EXIT, failureReason, output, withClient } from './cli/context';
-import { decide } from './cli/decide';
-import { listPending, printPending } from './cli/pending';
-import { watch } from './cli/watch';
-import { writeReport } from './cli/report';
-import { RUNBOOKS, defaultWorkflowId, runbookEntry, startInput } from './cli/runbooks';
-import { findSigningKey } from './cli/signing';
-import { runSigner } from './cli/signer';
-import { SIGNATURE_NAMESPACE, startText } from './workflows/runbook/decision';
+import { CliError, EXIT, failureReason } from './cli/exit';
+import { RUNBOOKS } from './cli/runbooks';
+import type { StartOptions } from './cli/commands';
+import { SIGNATURE_NAMESPACE } from './workflows/runbook/decision';
+
+const commands = () => import('./cli/commands.js');
 
 const me = process.env.RUNBOOK_APPROVER ?? os.userInfo().username;
-
-interface StartOptions {
-  node?: string;
-  dryRun?: boolean;
-  readyTimeout?: number;
-  gateDeadline?: string;
-  soak?: string;
-  input?: string;
-  id?: string;
-  by: string;
-  key?: string;
-  wait?: boolean;
-}
 
 function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number of seconds');
   return n;
-}
-
-/**
- * The start signed with --key or the agent's first key when there is one: startText of this
- * namespace, workflow ID, runbook and pre-approvals. Pre-approvals need it; without a key the run
- * starts unsigned (the workflow refuses pre-approvals then, and says so).
- */
-async function signStart(namespace: string, workflowId: string, name: string, input: Record<string, unknown>, keyOption?: string): Promise<string | undefined> {
-  const found = findSigningKey(keyOption);
-  if (!('key' in found)) return undefined;
-  try {
-    const preApproved = Array.isArray(input.preApproved) ? (input.preApproved as string[]) : [];
-    return await found.key.sign(startText({ namespace, workflowId, runbook: name, preApproved }));
-  } finally {
-    found.key.dispose();
-  }
-}
-
-async function startRunbook(client: Client, namespace: string, name: string, opts: StartOptions) {
-  const entry = runbookEntry(name);
-  const request = { ...opts, dryRun: opts.dryRun ?? false };
-  const input = startInput(name, request);
-  const workflowId = opts.id ?? defaultWorkflowId(name, request);
-  const startSignature = await signStart(namespace, workflowId, name, input, opts.key);
-  const args = [{ ...input, ...(startSignature ? { startSignature } : {}) }];
-  const handle = await client.workflow.start(entry.workflowType, {
-    taskQueue: TASK_QUEUE,
-    workflowId,
-    args,
-    staticSummary: `${request.dryRun ? 'Dry run: ' : ''}${entry.summary(request)}`,
-    staticDetails: `Requested by ${opts.by} with the runbook CLI.`,
-    typedSearchAttributes: [
-      { key: RUNBOOK_NAME, value: name },
-      ...(opts.node ? [{ key: RUNBOOK_TARGET, value: opts.node }] : []),
-    ],
-  });
-  return { workflowId, handle };
 }
 
 export function buildCli(): Command {
@@ -108,50 +50,22 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
   startOptions(program.command('start').description('start a runbook run').argument('<runbook>', `the runbook: ${Object.keys(RUNBOOKS).join(', ')}`))
     .option('--dry-run', 'run every check, change nothing, return the plan', false)
     .option('--wait', 'wait for the run to end and print its result', false)
-    .action(async (runbook: string, opts: StartOptions) => {
-      runbookEntry(runbook);
-      await withClient(async (client, _connection, namespace) => {
-        const { workflowId, handle } = await startRunbook(client, namespace, runbook, opts);
-        if (!opts.wait) return output(json(), { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
-        const result = (await handle.result()) as RunbookResult;
-        output(json(), result, `${result.outcome}: ${result.summary}`);
-      });
-    });
+    .action(async (runbook: string, opts: StartOptions) => (await commands()).start(runbook, opts, json()));
 
   startOptions(program.command('plan').description('dry run: every check, nothing changed, then the ordered plan').argument('<runbook>', 'the runbook'))
-    .action(async (runbook: string, opts: StartOptions) => {
-      runbookEntry(runbook);
-      await withClient(async (client, _connection, namespace) => {
-        const id = opts.id ?? `${defaultWorkflowId(runbook, { ...opts, dryRun: false })}-plan-${Date.now()}`;
-        const { handle } = await startRunbook(client, namespace, runbook, { ...opts, dryRun: true, id });
-        const result = (await handle.result()) as RunbookResult;
-        output(json(), result, printPlan(result));
-      });
-    });
+    .action(async (runbook: string, opts: StartOptions) => (await commands()).plan(runbook, opts, json()));
 
   program
     .command('status')
     .description("show a run's steps, evidence, plans and open gate")
     .argument('<workflowId>')
-    .action(async (id: string) => {
-      await withClient(async (client) => {
-        const status: RunbookStatus = await client.workflow.getHandle(id).query(statusQuery);
-        output(json(), status, printStatus(status));
-      });
-    });
+    .action(async (id: string) => (await commands()).status(id, json()));
 
   program
     .command('watch')
     .description('follow a run step by step until it ends or waits for someone')
     .argument('<workflowId>')
-    .action(async (id: string) => {
-      await withClient(async (client) => {
-        const final = await watch(client, id, (line) => {
-          if (!json()) console.log(line);
-        });
-        if (json()) output(true, final, '');
-      });
-    });
+    .action(async (id: string) => (await commands()).watch(id, json()));
 
   program
     .command('report')
@@ -162,31 +76,19 @@ default localhost:7233. Exit codes: 0 ok, 1 failed, 2 refused, 3 not found.`,
     .option('--out <file>', 'write the report to this file (default: stdout)')
     .option('--no-query', "build it from the history alone: never ask a worker for the run's status")
     .option('--query-timeout <seconds>', 'how long to wait for a worker to answer the status query (default 5)', seconds)
-    .action(async (id: string, opts: { runId?: string; html: boolean; out?: string; query: boolean; queryTimeout?: number }) => {
-      await withClient(async (client) => {
-        await writeReport(client, id, { ...opts, queryTimeout: opts.queryTimeout && opts.queryTimeout * 1000 }, json());
-      });
-    });
+    .action(async (id: string, opts: { runId?: string; html: boolean; out?: string; query: boolean; queryTimeout?: number }) =>
+      (await commands()).report(id, { ...opts, queryTimeout: opts.queryTimeout && opts.queryTimeout * 1000 }, json()),
+    );
 
   program
     .command('pending')
     .description('every run waiting for a decision (visibility query on RunbookWaitingOn)')
-    .action(async () => {
-      await withClient(async (client) => {
-        const runs = await listPending(client);
-        output(json(), runs, printPending(runs));
-      });
-    });
+    .action(async () => (await commands()).pending(json()));
 
   program
     .command('setup')
     .description("register the runbooks' search attributes on the namespace (any Temporal cluster)")
-    .action(async () => {
-      await withClient(async (_client, connection, namespace) => {
-        const added = await ensureSearchAttributes(connection, namespace);
-        output(json(), { namespace, added }, added.length ? `registered on ${namespace}: ${added.join(', ')}` : `${namespace}: already set up`);
-      });
-    });
+    .action(async () => (await commands()).setup(json()));
 
   program
     .command('signer')
@@ -202,9 +104,9 @@ signal's input to <url>/encode first, and the signer adds "signature" to a decis
 that run now (it asks the run's status itself) and refuses anything else. It holds no key: ssh-keygen
 signs with --key or your ssh-agent. With RUNBOOK_CODEC_KEY(_FILE) set it also encrypts and decodes.`,
     )
-    .action(async (opts: { key?: string; port: string; origin: string[] }) => {
-      await runSigner({ key: opts.key, port: Number(opts.port), origins: opts.origin });
-    });
+    .action(async (opts: { key?: string; port: string; origin: string[] }) =>
+      (await commands()).signer({ key: opts.key, port: Number(opts.port), origins: opts.origin }),
+    );
 
   for (const [name, decision, what] of [
     ['approve', 'approve', 'show the plan and its digest, then approve the open gate'],
@@ -230,19 +132,11 @@ and run ID, the step, "${decision}" and the plan's full digest; the worker verif
 inventory's allowed_signers and your key's principal there is who decided. Without --key the first key
 ssh-agent offers (ssh-add -L) signs. An inventory with approvals.identity "names" takes --by instead.`,
       )
-      .action(async (id: string, opts: { step: string; by: string; key?: string; digest?: string; comment?: string }) => {
-        await decide(id, { step: opts.step, by: opts.by, decision, key: opts.key, comment: opts.comment, digest: opts.digest }, json());
-      });
+      .action(async (id: string, opts: { step: string; by: string; key?: string; digest?: string; comment?: string }) =>
+        (await commands()).decide(id, { step: opts.step, by: opts.by, decision, key: opts.key, comment: opts.comment, digest: opts.digest }, json()),
+      );
   }
   return program;
-}
-
-/** The run ended because the workflow or the worker refused (bad input, not authorized), not a fault. */
-function refusedByRunbook(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && (e.type === 'NotAuthorized' || e.type === 'BadInput')) return true;
-  }
-  return false;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -254,11 +148,12 @@ export async function runCli(argv: string[]): Promise<number> {
       console.error(err.message);
       return err.code;
     }
-    if (err instanceof WorkflowNotFoundError) {
-      console.error(`not found: ${err.message}`);
+    const kind = await (await commands()).refusalKind(err);
+    if (kind === 'notFound') {
+      console.error(`not found: ${(err as Error).message}`);
       return EXIT.notFound;
     }
-    if (err instanceof WorkflowFailedError && refusedByRunbook(err)) {
+    if (kind === 'refused') {
       console.error(`refused: ${failureReason(err)}`);
       return EXIT.refused;
     }

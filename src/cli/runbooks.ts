@@ -1,6 +1,6 @@
 // The runbooks the CLI can start: workflow type, what the run needs, and its default workflow ID
 // (one run per target at a time: starting a second one is refused by Temporal, not doubled).
-import { CliError, EXIT } from './context';
+import { CliError, EXIT } from './exit';
 
 export interface StartRequest {
   node?: string;
