@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Lab } from '../../lab/src';
 import { PBS_DISK, PBS_STORAGE } from '../../lab/src/pbs';
 import type { RunbookStatus } from '../../src/workflows/runbook/types';
+import { exitWhenDone } from '../helpers/exit-when-done';
 import { resultUnlessFailed } from '../helpers/failed-gate';
 import { MainJob } from '../helpers/main-job';
 import { freePort, until, waitForStatus } from '../helpers/temporal';
@@ -49,6 +50,7 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     // the lab's daemons are detached from the job's group: stop them and remove the lab
     if (fs.existsSync(path.join(labDir(), 'lab.json'))) await lab().stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    exitWhenDone();
   });
 
   const starts: number[] = [];
@@ -122,7 +124,7 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     assert.deepEqual(await identity(), removed, 'the same lab after kill -9');
     assert.match(third.output(), /lab resumed/, third.output());
     await cli('approve', REJOIN, '--step', 'install-k3s', '--key', key('bob'));
-    const rejoin = await resultUnlessFailed(client.workflow.getHandle(REJOIN), client);
+    const rejoin = await resultUnlessFailed(client.workflow.getHandle(REJOIN));
     assert.equal(rejoin.outcome, 'completed', rejoin.summary);
     assert.deepEqual((await lab().kubeNodes()).find((n) => n.name === NODE)?.ready, 'True');
     await until(async () => (await healthyMembers()) === 4, 60_000, 500);
@@ -150,7 +152,7 @@ describe('restart of the whole main job: the same lab comes back and the runs fi
     await cli('approve', PBS, '--step', 'register-datastore', '--key', key('carol'));
     await status(PBS, (s) => s.openGate?.step === 'remove-old-datastore');
     await cli('approve', PBS, '--step', 'remove-old-datastore', '--key', key('bob'));
-    const pbs = await resultUnlessFailed(client.workflow.getHandle(PBS), client);
+    const pbs = await resultUnlessFailed(client.workflow.getHandle(PBS));
     assert.equal(pbs.outcome, 'completed', pbs.summary);
     const storage = lab().pbs.storage()!;
     assert.equal(storage.props.server, lab().info.hosts['still-fawn']!.address);

@@ -1,8 +1,9 @@
 // A step that failed waits at its `failed` gate (retry or abort) instead of failing the run: tests
 // that drive a run into a failure wait for that gate, then decide it as an operator would.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Lab } from '../../lab/src/index';
 import type { RunbookResult, RunbookStatus, StepStatus } from '../../src/workflows/runbook/types';
+import { statusQuery } from '../../src/workflows/runbook/messages';
 import { decide } from './decide';
 import { waitForStatus } from './temporal';
 
@@ -28,14 +29,20 @@ export async function abortAtFailure(lab: Lab, h: WorkflowHandle, step: string, 
  * The run's result, or an error naming the step as soon as one waits at its failed gate: a run that
  * should complete never leaves the test waiting out its timeout at a gate nobody will answer.
  */
-export async function resultUnlessFailed(h: WorkflowHandle, client?: Client): Promise<RunbookResult> {
+export async function resultUnlessFailed(h: WorkflowHandle): Promise<RunbookResult> {
   let settled = false;
   const result = h.result().finally(() => (settled = true)) as Promise<RunbookResult>;
   const failedGate = (async (): Promise<never> => {
-    const s = await waitForStatus(h, (x) => settled || x.openGate?.kind === 'failed', 24 * 3_600_000, client);
-    if (settled) return new Promise<never>(() => undefined);
-    const step = s.steps.find((x) => x.id === s.openGate!.step);
-    throw new Error(`"${s.openGate!.step}" failed and waits at its failed gate: ${step?.error ?? ''}\n${s.openGate!.instructions}`);
+    // stops polling as soon as the result is in (a closed connection must not make it poll forever)
+    while (!settled) {
+      const s = await h.query(statusQuery).catch(() => undefined);
+      if (!settled && s?.openGate?.kind === 'failed') {
+        const step = s.steps.find((x) => x.id === s.openGate!.step);
+        throw new Error(`"${s.openGate.step}" failed and waits at its failed gate: ${step?.error ?? ''}\n${s.openGate.instructions}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return new Promise<never>(() => undefined);
   })();
   return Promise.race([result, failedGate]);
 }
