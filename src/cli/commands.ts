@@ -11,7 +11,7 @@ import { printPlan, printStatus } from './print';
 import { output, withClient } from './context';
 import { decide, type DecideRequest } from './decide';
 import { listPending, printPending } from './pending';
-import { watch as watchRun } from './watch';
+import { progress, watch as watchRun } from './watch';
 import { writeReport, type ReportOptions } from './report';
 import { defaultWorkflowId, runbookEntry, startInput } from './runbooks';
 import { findSigningKey } from './signing';
@@ -67,12 +67,18 @@ async function startRunbook(client: Client, namespace: string, name: string, opt
   return { workflowId, handle };
 }
 
+/** The run's result, each step shown on stderr as it finishes meanwhile (not with --json: stdout is the data). */
+async function resultWithProgress(client: Client, id: string, result: Promise<RunbookResult>, json: boolean): Promise<RunbookResult> {
+  if (!json) await progress(client, id, result, (line) => console.error(line));
+  return result;
+}
+
 export async function start(runbook: string, opts: StartOptions, json: boolean): Promise<void> {
   runbookEntry(runbook);
   await withClient(async (client, _connection, namespace) => {
     const { workflowId, handle } = await startRunbook(client, namespace, runbook, opts);
     if (!opts.wait) return output(json, { workflowId, runId: handle.firstExecutionRunId }, `started ${workflowId}`);
-    const result = (await handle.result()) as RunbookResult;
+    const result = await resultWithProgress(client, workflowId, handle.result() as Promise<RunbookResult>, json);
     output(json, result, `${result.outcome}: ${result.summary}`);
   });
 }
@@ -82,7 +88,7 @@ export async function plan(runbook: string, opts: StartOptions, json: boolean): 
   await withClient(async (client, _connection, namespace) => {
     const id = opts.id ?? `${defaultWorkflowId(runbook, { ...opts, dryRun: false })}-plan-${Date.now()}`;
     const { handle } = await startRunbook(client, namespace, runbook, { ...opts, dryRun: true, id });
-    const result = (await handle.result()) as RunbookResult;
+    const result = await resultWithProgress(client, id, handle.result() as Promise<RunbookResult>, json);
     output(json, result, printPlan(result));
   });
 }

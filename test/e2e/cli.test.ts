@@ -47,6 +47,11 @@ describe('runbook CLI', () => {
     assert.ok(order.every((i) => i >= 0) && order[0]! < order[1]! && order[1]! < order[2]!, r.stdout);
     assert.match(r.stdout, /plan [0-9a-f]{12}/);
     assert.match(r.stdout, /K3S_TOKEN=\*\*\*/);
+    // each check shown as it finished, on stderr (stdout stays the plan)
+    assert.match(r.stderr, /^cluster-health\s+done/m, r.stderr);
+    assert.match(r.stderr, /^stale-member\s+done/m, r.stderr);
+    assert.ok(r.stderr.indexOf('cluster-health') < r.stderr.indexOf('stale-member'), r.stderr);
+    assert.doesNotMatch(r.stdout, /^cluster-health\s+done/m);
     const setup = await runbook('--json', 'setup');
     assert.equal(setup.code, 0, setup.stderr);
     assert.deepEqual(JSON.parse(setup.stdout).added, [], 'the test server registered them already');
