@@ -3,7 +3,7 @@
 // systemd as PID 1), serve a dev server with the search attributes and a worker that runs a dry rejoin
 // against the lab. `systemd-analyze verify` checks the files as systemd reads them.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ const UNITS = path.join(ROOT, 'deploy', 'systemd');
 
 interface Unit {
   execStart: string[];
+  /** ExecStartPre's words, its "+" (full privileges) prefix taken off. */
+  execStartPre?: string[];
   environment: Record<string, string>;
   workingDirectory?: string;
 }
@@ -30,7 +32,8 @@ function readUnit(name: string): Unit {
   const service = text.split(/^\[/m).find((s) => s.startsWith('Service]'))!;
   const values = (key: string) => [...service.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
   const environment = Object.fromEntries(values('Environment').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  return { execStart: values('ExecStart')[0]!.split(/\s+/), environment, workingDirectory: values('WorkingDirectory')[0] };
+  const pre = values('ExecStartPre')[0]?.replace(/^[+\-@!:]+/, '');
+  return { execStart: values('ExecStart')[0]!.split(/\s+/), execStartPre: pre?.split(/\s+/), environment, workingDirectory: values('WorkingDirectory')[0] };
 }
 
 function replaceWord(words: string[], from: string, to: string): string[] {
@@ -108,6 +111,9 @@ describe('systemd units (deploy/systemd)', { timeout: 600_000 }, () => {
     const taskQueue = uniqueId('units');
     const env = { PATH: process.env.PATH, ...unit.environment, RUNBOOK_INVENTORY: lab.inventoryPath, TEMPORAL_ADDRESS: address, RUNBOOK_TASK_QUEUE: taskQueue };
     const log = path.join(tmp, 'worker.log');
+    // as systemd does: ExecStartPre (the build, when stale) to its end, then ExecStart
+    assert.ok(unit.execStartPre, 'the worker unit builds before it starts');
+    execFileSync(unit.execStartPre[0]!, unit.execStartPre.slice(1), { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(startProcess(unit.execStart, { env, cwd: ROOT, log }));
     await until(() => fs.readFileSync(log, 'utf8').includes(`worker: task queue ${taskQueue}`), 60_000, 200);
     const connection = await Connection.connect({ address });
