@@ -36,8 +36,9 @@ export async function createRunbookWorker(opts: RunbookWorkerOptions) {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     ...workflowCode(opts.workflowBundle),
-    // a worker killed at a gate hands its runs over after 3 s, not the default 10 s (docs/benchmarks.md §4)
-    stickyQueueScheduleToStartTimeout: '3s',
+    // a worker killed at a gate hands its runs over after 1 s, not the default 10 s: resume at a gate is then
+    // about a compiled worker's start-up (docs/benchmarks.md §4); a busy worker that misses it only replays
+    stickyQueueScheduleToStartTimeout: '1s',
     activities: createActivities({ inventory, exec }),
     interceptors: { activity: [redactingActivityInterceptor] },
     ...codecDataConverter(opts.payloadCodec === undefined ? codecFromEnv() : (opts.payloadCodec ?? undefined)),
