@@ -5,6 +5,8 @@ type R = Record<string, any>;
 
 const fmt = (x: unknown, d = 0): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
 const ms = (s: R | undefined): string => (s ? `${fmt(s.medianMs)} ms` : '—');
+const met = (v: unknown, goal: unknown): string =>
+  typeof v !== 'number' || !Number.isFinite(v) || typeof goal !== 'number' ? 'not measured' : v <= goal ? 'met' : 'missed';
 const x = (v: unknown, d = 2): string => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(d)}×` : '—');
 
 interface Bar {
@@ -34,6 +36,9 @@ function bars(r: R): Bar[] {
     { group: 'fan-out', label: `raw ssh2: ${n} hosts / 1 host`, value: f.rawAllOverOne, target: 3 },
     { group: 'fan-out', label: `Ansible: ${n} hosts / 1 host`, value: f.ansibleAllOverOne, target: 3 },
     { group: 'start-up', label: 'bundling at start / prebuilt', value: s.bundleOverPrebuilt },
+    { group: 'start-up', label: 'tsx / compiled', value: s.tsxOverCompiled },
+    { group: 'CLI', label: '--help: tsx / compiled', value: r.cli?.ratios?.helpTsxOverCompiled },
+    { group: 'CLI', label: 'status: tsx / compiled', value: r.cli?.ratios?.statusTsxOverCompiled },
     { group: 'resume', label: 'at a gate / start-up', value: z.atGateOverStartup },
     { group: 'resume', label: 'at a gate, sticky 1 s / start-up', value: z.atGateSticky1sOverStartup },
     { group: 'resume', label: 'mid-command / start-up', value: z.midCommandOverStartup },
@@ -123,9 +128,21 @@ export function renderMarkdown(r: R, svgRef: string): string {
     + `Load average ${(m.loadAverage ?? []).join(' / ')} at the start and ${(me.loadAverage ?? []).join(' / ')} at the end: other jobs shared the machine, so absolute `
     + 'times are noisy; every comparison is a ratio of medians taken in this same run, with the methods interleaved run by run. Raw numbers: `bench/results.json`.');
   L.push('');
-  L.push('Benchmarks are never pass/fail: the targets of issue 6 are reported next to the figures, not asserted.');
+  L.push('Benchmarks are never pass/fail: the targets of issues 6 and 14 are reported next to the figures, not asserted.');
   L.push('');
   L.push(`![Ratios of this run](${svgRef})`);
+  L.push('');
+  const cl = r.cli ?? {};
+  L.push('Issue 14\'s goals in this run (the rest of its figures are not measured yet):');
+  L.push('');
+  L.push('| figure | measured | goal | |');
+  L.push('|---|---:|---:|---|');
+  L.push(`| \`runbook --help\`, wall (§5) | ${ms(cl.help?.compiled)} | ≤ ${fmt(cl.goalsMs?.help)} ms | ${met(cl.help?.compiled?.medianMs, cl.goalsMs?.help)} |`);
+  L.push(`| \`runbook status <id>\`, wall (§5) | ${ms(cl.status?.compiled)} | ≤ ${fmt(cl.goalsMs?.status)} ms | ${met(cl.status?.compiled?.medianMs, cl.goalsMs?.status)} |`);
+  L.push(`| worker start to first task polled (§3) | ${ms(s.compiled?.toFirstTask)} | ≤ ${fmt(s.goalMs)} ms | ${met(s.compiled?.toFirstTask?.medianMs, s.goalMs)} |`);
+  L.push(`| resume after SIGKILL at a gate (§4) | ${ms(z.atGateSticky1s)} | ≤ ${fmt(z.goalMs)} ms | ${met(z.atGateSticky1s?.medianMs, z.goalMs)} |`);
+  L.push(`| 20-step read-only runbook / floor (§1) | ${x(p.ratios?.engineOverFloor)} | ≤ 1.30× | ${met(p.ratios?.engineOverFloor, 1.3)} |`);
+  L.push(`| ${f.hosts ?? 50}-host fan-out / raw ssh2 (§2) | ${x(f.ratios?.engineAllOverRawAll)} | ≤ 1.30× | ${met(f.ratios?.engineAllOverRawAll, 1.3)} |`);
   L.push('');
 
   // 1
@@ -205,41 +222,60 @@ export function renderMarkdown(r: R, svgRef: string): string {
     + `timed from spawn; a workflow is already waiting on its task queue, so the first poll gets a task at once. "First task" is the first WorkflowTaskStarted in the history. `
     + `Workflow bundle: ${fmt((r.bundle?.bytes ?? 0) / 1024)} KiB; bundling it in the benchmark process took ${fmt(r.bundle?.bundleMs)} ms (while the lab and two dev servers were starting). ${r.config?.startupRuns} runs each, alternating.`);
   L.push('');
-  L.push('| workflow code | Worker.create returned | first task polled | first step running |');
+  L.push('| worker code | Worker.create returned | first task polled | first step running |');
   L.push('|---|---:|---:|---:|');
-  L.push(`| prebuilt bundle (\`workflowBundle: { codePath }\`) | ${ms(s.prebuilt?.toReady)} | ${ms(s.prebuilt?.toFirstTask)} | ${ms(s.prebuilt?.toFirstStep)} |`);
-  L.push(`| bundled at start (\`workflowsPath\`) | ${ms(s.bundleAtStart?.toReady)} | ${ms(s.bundleAtStart?.toFirstTask)} | ${ms(s.bundleAtStart?.toFirstStep)} |`);
+  L.push(`| **compiled** (\`node build/js/…\`, scripts/build.mjs) + prebuilt bundle: what \`npm run worker\` and \`npm start\` run | ${ms(s.compiled?.toReady)} | ${ms(s.compiled?.toFirstTask)} | ${ms(s.compiled?.toFirstStep)} |`);
+  L.push(`| tsx + prebuilt bundle (\`workflowBundle: { codePath }\`) | ${ms(s.prebuilt?.toReady)} | ${ms(s.prebuilt?.toFirstTask)} | ${ms(s.prebuilt?.toFirstStep)} |`);
+  L.push(`| tsx, bundled at start (\`workflowsPath\`) | ${ms(s.bundleAtStart?.toReady)} | ${ms(s.bundleAtStart?.toFirstTask)} | ${ms(s.bundleAtStart?.toFirstStep)} |`);
   L.push('');
   const ph = (mode: R | undefined) => mode?.phases ?? {};
   L.push('Where start-up goes (medians, ms after spawn):');
   L.push('');
-  L.push('| workflow code | node running | modules loaded (tsx, @temporalio/worker, activities) | connected to the server | Worker.create returned |');
+  L.push('| worker code | node running | modules loaded (@temporalio/worker, activities; tsx where named) | connected to the server | Worker.create returned |');
   L.push('|---|---:|---:|---:|---:|');
-  for (const [name, v] of [['prebuilt', s.prebuilt], ['bundled at start', s.bundleAtStart]] as const) {
+  for (const [name, v] of [['compiled + prebuilt', s.compiled], ['tsx + prebuilt', s.prebuilt], ['tsx, bundled at start', s.bundleAtStart]] as const) {
     const q = ph(v);
     L.push(`| ${name} | ${fmt(q.nodeStart)} | ${fmt(q.modulesLoaded)} | ${fmt(q.connected)} | ${fmt(q.workerCreated)} |`);
   }
   L.push('');
-  L.push(`Bundling at start takes ${x(s.ratios?.bundleOverPrebuilt)} as long to the first task; **${s.winner === 'prebuilt' ? 'the prebuilt bundle wins' : 'bundling at start wins'}** `
-    + `(the benchmark's workers use ${s.winner === 'prebuilt' ? 'the prebuilt bundle' : 'bundling at start'} by default).`);
+  L.push(`Through tsx a worker takes ${x(s.ratios?.tsxOverCompiled)} as long to its first task as compiled; bundling at start ${x(s.ratios?.bundleOverPrebuilt)} the prebuilt bundle. `
+    + `**Goal** (issue 14): compiled, first task ≤ ${fmt(s.goalMs)} ms — measured ${ms(s.compiled?.toFirstTask)} (${met(s.compiled?.toFirstTask?.medianMs, s.goalMs)}). Fastest: ${s.winner ?? '—'}.`);
   L.push('');
 
   // 4
   L.push(`## 4. Resume after a crash (${machine})`);
   L.push('');
-  L.push(`Worker A (prebuilt bundle) runs the ${p.steps ?? ''}-step runbook and is killed with SIGKILL; worker B is spawned at once; the figure is the time from B's spawn to the next step `
-    + `starting (the step log written by the activity). Compared with the start-up time above (prebuilt, to the first task: ${fmt(z.startupReferenceMs)} ms). ${r.config?.resumeRuns} runs each.`);
+  L.push(`Worker A (compiled, prebuilt bundle) runs the ${p.steps ?? ''}-step runbook and is killed with SIGKILL; worker B is spawned at once; the figure is the time from B's spawn to the next step `
+    + `starting (the step log written by the activity). Compared with the start-up time above (compiled, to the first task: ${fmt(z.startupReferenceMs)} ms). ${r.config?.resumeRuns} runs each.`);
   L.push('');
   L.push('| where A died | next step after B\'s start | × start-up |');
   L.push('|---|---:|---:|');
   L.push(`| at a gate (waiting for a signal before step ${z.gateStep}; the signal arrives as B starts), worker defaults | ${ms(z.atGate)} | ${x(z.ratios?.atGateOverStartup)} |`);
-  L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
+  L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` (src/worker.ts's setting) | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
   L.push(`| mid-command (\`sleep ${r.config?.smoke ? 1 : 2}\` at step ${z.gateStep}, killed 300 ms in), heartbeatTimeout ${z.heartbeatTimeoutMidCommand} | ${ms(z.midCommand)} | ${x(z.ratios?.midCommandOverStartup)} |`);
   L.push('');
   L.push(`B itself was ready (Worker.create returned) ${ms(z.newWorkerReady)} after its spawn. `
     + 'At a gate, the signal\'s workflow task goes to the dead worker\'s sticky queue and waits there for the sticky schedule-to-start timeout (SDK default 10 s) before the '
     + 'server hands it to the normal queue B polls; a shorter sticky timeout brings resume down to B\'s start-up. Mid-command, the lost attempt is retried only when its '
     + 'heartbeat timeout expires (the server cannot know the worker died), so resume ≈ max(start-up, heartbeat timeout − time already run).');
+  L.push('');
+  L.push(`**Goal** (issue 14): resume after SIGKILL at a gate ≤ ${fmt(z.goalMs)} ms with the worker's settings — measured ${ms(z.atGateSticky1s)} (${met(z.atGateSticky1s?.medianMs, z.goalMs)}).`);
+  L.push('');
+
+  // 5
+  const c = r.cli ?? {};
+  L.push(`## 5. The runbook CLI (${machine})`);
+  L.push('');
+  L.push(`Wall time of \`bin/runbook\` from spawn to exit, ${r.config?.cliRuns} runs after a warm-up: \`--help\`, and \`status\` of a real k3s-rejoin on the lab waiting at its first gate `
+    + '(connect, one status query answered by a compiled worker, print). Compiled: `build/js` (scripts/build.mjs; bin/runbook rebuilds it first when a source is newer); '
+    + 'tsx: `RUNBOOK_TSX=1`, the TypeScript transpiled on every start.');
+  L.push('');
+  L.push('| command | compiled | tsx | tsx / compiled | goal |');
+  L.push('|---|---:|---:|---:|---:|');
+  L.push(`| \`runbook --help\` | ${ms(c.help?.compiled)} | ${ms(c.help?.tsx)} | ${x(c.ratios?.helpTsxOverCompiled)} | ≤ ${fmt(c.goalsMs?.help)} ms (${met(c.help?.compiled?.medianMs, c.goalsMs?.help)}) |`);
+  L.push(`| \`runbook status <id>\` | ${ms(c.status?.compiled)} | ${ms(c.status?.tsx)} | ${x(c.ratios?.statusTsxOverCompiled)} | ≤ ${fmt(c.goalsMs?.status)} ms (${met(c.status?.compiled?.medianMs, c.goalsMs?.status)}) |`);
+  L.push('');
+  L.push('`--help` loads only commander and the command definitions (src/client.ts); what a command does, and the Temporal SDK with it, loads when the command runs (src/cli/commands.ts).');
   L.push('');
 
   L.push('## How to run');

@@ -16,6 +16,8 @@ import { loadInventory } from '../src/inventory/load';
 import { temporalExecutable } from '../src/shared/temporal-cli';
 import { createBatchActivity, createBenchActivities, type StepTiming } from './activities';
 import { ansibleAvailable, setupAnsible, stopAnsibleMasters, type AnsibleSetup } from './ansible';
+import { startInput } from '../src/cli/runbooks';
+import { statusQuery } from '../src/workflows/runbook/messages';
 import { preflight } from './commands';
 import { closeRaw, connectRaw, runRaw, type RawHost } from './floor';
 import { startFleet, type Fleet } from './fleet';
@@ -24,6 +26,9 @@ import { median, round, summary } from './stats';
 import type { benchBatch, benchFanout, benchSteps } from './workflows';
 
 const ROOT = path.resolve(__dirname, '..');
+
+/** Issue 14's goals, reported beside each figure (never asserted). */
+export const GOALS = { helpMs: 150, statusMs: 400, workerStartMs: 1200, resumeAtGateMs: 1500 } as const;
 
 export interface BenchConfig {
   smoke: boolean;
@@ -39,6 +44,8 @@ export interface BenchConfig {
   ansibleFanRuns: number;
   startupRuns: number;
   resumeRuns: number;
+  /** Measured runs of each CLI command. */
+  cliRuns: number;
   /** heartbeatTimeout of the step killed mid-command in the resume benchmark. */
   resumeHeartbeatTimeout: string;
   ansible: boolean;
@@ -68,6 +75,7 @@ function config(argv: string[]): { cfg: BenchConfig; out?: string } {
     ansibleFanRuns: num('BENCH_ANSIBLE_FAN_RUNS', undefined, 1, 1),
     startupRuns: num('BENCH_STARTUP_RUNS', undefined, 3, 1),
     resumeRuns: num('BENCH_RESUME_RUNS', undefined, 3, 1),
+    cliRuns: num('BENCH_CLI_RUNS', undefined, 7, 2),
     resumeHeartbeatTimeout: process.env.BENCH_RESUME_HEARTBEAT ?? (o.smoke ? '2s' : '5s'),
     ansible: o.ansible && process.env.BENCH_NO_ANSIBLE !== '1',
     host: 'pve',
@@ -173,9 +181,13 @@ interface WorkerProc {
   exited: Promise<void>;
 }
 
-function spawnWorker(env: Record<string, string>, stderrTail: string[]): WorkerProc {
+/** The benchmark's worker compiled (build/js, as `npm run worker` runs) or through tsx (development). */
+type WorkerBuild = 'compiled' | 'tsx';
+
+function spawnWorker(env: Record<string, string>, stderrTail: string[], build: WorkerBuild = 'compiled'): WorkerProc {
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-proc.ts')], {
+  const entry = build === 'compiled' ? [path.join(ROOT, 'build', 'js', 'bench', 'worker-proc.js')] : ['--import', 'tsx', path.join(__dirname, 'worker-proc.ts')];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -253,6 +265,9 @@ async function main(): Promise<void> {
   onCleanup(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   const started = Date.now();
+  // the compiled entry points the benchmark's workers and the CLI run (rebuilt only when stale)
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--if-stale', '--quiet'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('scripts/build.mjs failed');
   const ansibleOn = cfg.ansible && ansibleAvailable() !== undefined;
   if (cfg.ansible && !ansibleOn) log('ansible-playbook not found: the Ansible comparison is skipped (apt-get install -y ansible)');
   const results: Record<string, unknown> = { generatedAt: new Date().toISOString(), machineAtStart: machine(), config: cfg };
@@ -503,10 +518,11 @@ async function main(): Promise<void> {
       return ev ? eventMs(ev) : undefined;
     };
     {
-      log(`3. worker start-up: prebuilt bundle vs bundling at start, ${cfg.startupRuns} runs each`);
-      const runs: { mode: 'prebuilt' | 'bundle'; toReadyMs: number; toFirstTaskMs: number; toFirstStepMs: number; phases: Record<string, number> }[] = [];
+      log(`3. worker start-up: compiled with the prebuilt bundle, tsx with it, tsx bundling at start, ${cfg.startupRuns} runs each`);
+      type Mode = 'compiled' | 'prebuilt' | 'bundle';
+      const runs: { mode: Mode; toReadyMs: number; toFirstTaskMs: number; toFirstStepMs: number; phases: Record<string, number> }[] = [];
       for (let r = 0; r < cfg.startupRuns; r++) {
-        for (const mode of ['prebuilt', 'bundle'] as const) {
+        for (const mode of ['compiled', 'prebuilt', 'bundle'] as const) {
           const taskQueue = uid('bench-startup');
           const stepLog = path.join(tmp, `${taskQueue}.log`);
           const handle = await client.workflow.start<typeof benchSteps>('benchSteps', {
@@ -516,8 +532,9 @@ async function main(): Promise<void> {
           });
           const tail: string[] = [];
           const w = spawnWorker(
-            { BENCH_TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_INVENTORY: lab.inventoryPath, BENCH_STEP_LOG: stepLog, ...(mode === 'prebuilt' ? { BENCH_BUNDLE: bundlePath } : {}) },
+            { BENCH_TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_INVENTORY: lab.inventoryPath, BENCH_STEP_LOG: stepLog, ...(mode !== 'bundle' ? { BENCH_BUNDLE: bundlePath } : {}) },
             tail,
+            mode === 'compiled' ? 'compiled' : 'tsx',
           );
           onCleanup(() => stopWorker(w, 'SIGKILL'));
           try {
@@ -544,13 +561,19 @@ async function main(): Promise<void> {
         const rs = runs.filter((x) => x.mode === mode);
         return Object.fromEntries(Object.keys(rs[0]!.phases).map((k) => [k, round(median(rs.map((x) => x.phases[k]!)))]));
       };
+      const compiled = { phases: phaseMedians('compiled'), toReady: of('compiled', 'toReadyMs'), toFirstTask: of('compiled', 'toFirstTaskMs'), toFirstStep: of('compiled', 'toFirstStepMs') };
       const prebuilt = { phases: phaseMedians('prebuilt'), toReady: of('prebuilt', 'toReadyMs'), toFirstTask: of('prebuilt', 'toFirstTaskMs'), toFirstStep: of('prebuilt', 'toFirstStepMs') };
       const bundling = { phases: phaseMedians('bundle'), toReady: of('bundle', 'toReadyMs'), toFirstTask: of('bundle', 'toFirstTaskMs'), toFirstStep: of('bundle', 'toFirstStepMs') };
       results.startup = {
+        compiled,
         prebuilt,
         bundleAtStart: bundling,
-        ratios: { bundleOverPrebuilt: round(bundling.toFirstTask.medianMs / prebuilt.toFirstTask.medianMs, 2) },
-        winner: prebuilt.toFirstTask.medianMs <= bundling.toFirstTask.medianMs ? 'prebuilt' : 'bundle',
+        goalMs: GOALS.workerStartMs,
+        ratios: {
+          bundleOverPrebuilt: round(bundling.toFirstTask.medianMs / prebuilt.toFirstTask.medianMs, 2),
+          tsxOverCompiled: round(prebuilt.toFirstTask.medianMs / compiled.toFirstTask.medianMs, 2),
+        },
+        winner: compiled.toFirstTask.medianMs <= Math.min(prebuilt.toFirstTask.medianMs, bundling.toFirstTask.medianMs) ? 'compiled' : prebuilt.toFirstTask.medianMs <= bundling.toFirstTask.medianMs ? 'prebuilt' : 'bundle',
       };
     }
 
@@ -612,7 +635,7 @@ async function main(): Promise<void> {
           }
         }
       }
-      const startup = (results.startup as { prebuilt: { toFirstTask: { medianMs: number } } }).prebuilt.toFirstTask.medianMs;
+      const startup = (results.startup as { compiled: { toFirstTask: { medianMs: number } } }).compiled.toFirstTask.medianMs;
       const of = (s: string) => runs.filter((x) => x.scenario === s);
       const gate = summary(of('gate').map((x) => x.resumeMs));
       const gate1 = summary(of('gate-sticky-1s').map((x) => x.resumeMs));
@@ -626,12 +649,58 @@ async function main(): Promise<void> {
         midCommand: mid,
         newWorkerReady: summary(runs.map((x) => x.newWorkerReadyMs)),
         runs,
+        goalMs: GOALS.resumeAtGateMs,
         ratios: {
           atGateOverStartup: round(gate.medianMs / startup, 2),
           atGateSticky1sOverStartup: round(gate1.medianMs / startup, 2),
           midCommandOverStartup: round(mid.medianMs / startup, 2),
         },
       };
+    }
+
+    // ------------------------------------------------------------------ 5. the runbook CLI
+    {
+      log(`5. the runbook CLI: --help and status of a run at its gate, compiled and through tsx, ${cfg.cliRuns} runs each`);
+      const taskQueue = uid('bench-cli');
+      const tail: string[] = [];
+      const w = spawnWorker({ BENCH_TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_INVENTORY: lab.inventoryPath, BENCH_STEP_LOG: path.join(tmp, `${taskQueue}.log`), BENCH_BUNDLE: bundlePath }, tail);
+      onCleanup(() => stopWorker(w, 'SIGKILL'));
+      try {
+        await w.ready;
+        // a real rejoin on the lab, waiting at its first gate: what `runbook status` is asked most
+        const handle = await client.workflow.start('k3sRejoin', {
+          taskQueue,
+          workflowId: uid('bench-cli-rejoin'),
+          args: [startInput('k3s-rejoin', { node: 'k3s-vm-still-fawn', dryRun: false, by: 'bench' })],
+        });
+        onCleanup(() => handle.terminate('benchmark done').catch(() => undefined));
+        await waitFor('the rejoin to wait at its first gate', async () => ((await handle.query(statusQuery).catch(() => undefined))?.openGate ? true : undefined), 180_000, 250);
+        const cliEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_CONFIG_FILE: '/nonexistent' };
+        const wall = (args: string[], build: WorkerBuild) => {
+          const t0 = performance.now();
+          const r = spawnSync(path.join(ROOT, 'bin', 'runbook'), args, { env: { ...cliEnv, ...(build === 'tsx' ? { RUNBOOK_TSX: '1' } : {}) }, encoding: 'utf8' });
+          const ms = performance.now() - t0;
+          if (r.status !== 0) throw new Error(`runbook ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+          return ms;
+        };
+        // one warm-up each (the page cache, a rebuild if a source changed), then the measured runs
+        const measure = (args: string[], build: WorkerBuild) => {
+          wall(args, build);
+          return summary(Array.from({ length: cfg.cliRuns }, () => wall(args, build)));
+        };
+        const help = { compiled: measure(['--help'], 'compiled'), tsx: measure(['--help'], 'tsx') };
+        const status = { compiled: measure(['status', handle.workflowId], 'compiled'), tsx: measure(['status', handle.workflowId], 'tsx') };
+        results.cli = {
+          help,
+          status,
+          goalsMs: { help: GOALS.helpMs, status: GOALS.statusMs },
+          ratios: { helpTsxOverCompiled: round(help.tsx.medianMs / help.compiled.medianMs, 2), statusTsxOverCompiled: round(status.tsx.medianMs / status.compiled.medianMs, 2) },
+        };
+        log(`   --help ${help.compiled.medianMs} ms (tsx ${help.tsx.medianMs} ms), status ${status.compiled.medianMs} ms (tsx ${status.tsx.medianMs} ms)`);
+        await handle.terminate('benchmark done');
+      } finally {
+        await stopWorker(w);
+      }
     }
   } finally {
     await cleanup();

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-test('npm run bench works on a tiny size (smoke)', { timeout: 240_000 }, async () => {
+test('npm run bench works on a tiny size (smoke)', { timeout: 360_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -25,11 +25,16 @@ test('npm run bench works on a tiny size (smoke)', { timeout: 240_000 }, async (
     });
     assert.equal(code, 0, `bench --smoke failed:\n${output.slice(-4000)}`);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-    for (const section of ['machineAtStart', 'perStep', 'fanout', 'startup', 'resume']) assert.ok(results[section], `results.json has ${section}`);
+    for (const section of ['machineAtStart', 'perStep', 'fanout', 'startup', 'resume', 'cli']) assert.ok(results[section], `results.json has ${section}`);
     assert.ok(Number(results.machineAtStart!.cores) > 0);
     assert.ok(Number((results.perStep!.ratios as Record<string, number>).engineOverFloor) > 0);
     const md = fs.readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
     assert.match(md, /## 1\. Per-step overhead/);
+    // the compiled worker and the CLI were measured, not left out
+    const startup = results.startup as { compiled: { toFirstTask: { medianMs: number } } };
+    const cli = results.cli as { help: { compiled: { medianMs: number } }; status: { compiled: { medianMs: number } } };
+    for (const v of [startup.compiled.toFirstTask.medianMs, cli.help.compiled.medianMs, cli.status.compiled.medianMs]) assert.ok(v > 0, JSON.stringify({ startup, cli }));
+    assert.match(md, /## 5\. The runbook CLI/);
     assert.match(md, /!\[Ratios of this run\]\(ratios\.svg\)/);
     assert.match(fs.readFileSync(path.join(out, 'ratios.svg'), 'utf8'), /^<svg /);
   } finally {
