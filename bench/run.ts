@@ -17,6 +17,7 @@ import { temporalExecutable } from '../src/shared/temporal-cli';
 import { createBatchActivity, createBenchActivities, type StepTiming } from './activities';
 import { ansibleAvailable, setupAnsible, stopAnsibleMasters, type AnsibleSetup } from './ansible';
 import { startInput } from '../src/cli/runbooks';
+import { ensureSearchAttributes } from '../src/shared/search-attributes-setup';
 import { statusQuery } from '../src/workflows/runbook/messages';
 import { preflight } from './commands';
 import { closeRaw, connectRaw, runRaw, type RawHost } from './floor';
@@ -667,6 +668,8 @@ async function main(): Promise<void> {
       onCleanup(() => stopWorker(w, 'SIGKILL'));
       try {
         await w.ready;
+        // the runbooks set their search attributes (`runbook setup` on a real cluster)
+        await ensureSearchAttributes(env.connection, 'default');
         // a real rejoin on the lab, waiting at its first gate: what `runbook status` is asked most
         const handle = await client.workflow.start('k3sRejoin', {
           taskQueue,

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { HOSTS, type LabJson } from './topology';
+import { LAB_DIR } from './lab-dir';
 
 /** Stand-ins of this part, symlinked into $LAB_DIR/bin (first on PATH in every lab shell). */
 export const PBS_BINS: string[] = ['proxmox-backup-manager', 'proxmox-tape', 'pvesm', 'pvesh', 'zpool'];
@@ -94,7 +95,8 @@ interface PbsLib {
   isoSeconds(t: string | Date): string;
 }
 
-const lib = createRequire(__filename)('../standins/lib/pbs.js') as PbsLib;
+// from the lab's directory, not this file's: the same under tsx and compiled (build/js)
+const lib = createRequire(__filename)(path.join(LAB_DIR, 'standins', 'lib', 'pbs.js')) as PbsLib;
 
 function fingerprint(): string {
   return [...crypto.randomBytes(32)].map((b) => b.toString(16).padStart(2, '0')).join(':');
