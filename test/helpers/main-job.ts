@@ -46,7 +46,7 @@ export class MainJob {
     }
   }
 
-  /** Starts the compiled scripts/main.ts (`npm start`) and resolves once its worker polls. */
+  /** Starts scripts/main.ts as `npm start` does and resolves once its worker polls. */
   static async start(o: MainJobOptions, timeoutMs = 180_000): Promise<MainJob> {
     const logFile = path.join(o.dataDir, 'main-job.log');
     fs.mkdirSync(o.dataDir, { recursive: true });
@@ -59,9 +59,10 @@ export class MainJob {
       RUNBOOK_TEMPORAL_UI_PORT: String(o.uiPort),
     };
     for (const k of ['RUNBOOK_INVENTORY', 'RUNBOOK_TASK_QUEUE', 'TEMPORAL_ADDRESS']) delete env[k];
-    // as `npm start` runs it: compiled (scripts/build.mjs, rebuilt here when a source changed)
+    // as `npm start` runs it: through tsx (the compiled main job and lab are not validated yet, issue 14);
+    // its worker's prebuilt workflow bundle is rebuilt here when a workflow changed
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--workflows', '--quiet'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-    const child = spawn(process.execPath, ['build/js/scripts/main.js', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/main.ts', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const job = new MainJob(child, logFile, logStart);
     const deadline = Date.now() + timeoutMs;
