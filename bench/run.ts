@@ -562,9 +562,8 @@ async function main(): Promise<void> {
         const rs = runs.filter((x) => x.mode === mode);
         return Object.fromEntries(Object.keys(rs[0]!.phases).map((k) => [k, round(median(rs.map((x) => x.phases[k]!)))]));
       };
-      const compiled = { phases: phaseMedians('compiled'), toReady: of('compiled', 'toReadyMs'), toFirstTask: of('compiled', 'toFirstTaskMs'), toFirstStep: of('compiled', 'toFirstStepMs') };
-      const prebuilt = { phases: phaseMedians('prebuilt'), toReady: of('prebuilt', 'toReadyMs'), toFirstTask: of('prebuilt', 'toFirstTaskMs'), toFirstStep: of('prebuilt', 'toFirstStepMs') };
-      const bundling = { phases: phaseMedians('bundle'), toReady: of('bundle', 'toReadyMs'), toFirstTask: of('bundle', 'toFirstTaskMs'), toFirstStep: of('bundle', 'toFirstStepMs') };
+      const modeSummary = (mode: Mode) => ({ phases: phaseMedians(mode), toReady: of(mode, 'toReadyMs'), toFirstTask: of(mode, 'toFirstTaskMs'), toFirstStep: of(mode, 'toFirstStepMs') });
+      const [compiled, prebuilt, bundling] = [modeSummary('compiled'), modeSummary('prebuilt'), modeSummary('bundle')];
       results.startup = {
         compiled,
         prebuilt,
