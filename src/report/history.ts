@@ -1,8 +1,8 @@
 // A run's event history, decoded into what a report needs: who started it with what, every activity
-// with its times and attempts, the decisions sent by signal or update, the gates as the
+// with its times and attempts (a local activity from its marker), the decisions sent by signal or update, the gates as the
 // RunbookWaitingOn search attribute opened and closed them, the phases it started, and how it ended.
 // Payloads go through the client's data converter (and so the payload codec, when one is set).
-import { defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
+import { CancelledFailure, TimeoutFailure, defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { RUNBOOK_WAITING_ON } from '../workflows/runbook/search-attributes';
@@ -26,6 +26,9 @@ export interface ActivityRecord {
   lastFailure?: string;
   /** What it returned (e.g. verifyStart's verified key). */
   result?: unknown;
+  /** A local activity (a read-only check): run by the worker inside a workflow task and recorded as a
+   * marker, so its earlier failed attempts leave no trace unless one waited on a timer. */
+  local?: boolean;
 }
 
 export interface SignalRecord {
@@ -108,9 +111,42 @@ export async function decodeHistory(history: IHistory, converter: LoadedDataConv
   const activities = new Map<string, ActivityRecord>();
   const updates = new Map<string, UpdateRecord>();
   const children = new Map<string, ChildRecord>();
+  /** When the current workflow task started: a local activity runs inside it. */
+  let taskStartedAt = run.startedAt;
+  /** A local activity that failed and waits on a timer before its next attempt, by type. */
+  const backingOff = new Map<string, { failure?: string; scheduledAt: string }>();
   for (const e of events) {
     const time = at(e);
     switch (e.eventType) {
+      case T.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        taskStartedAt = time;
+        break;
+      case T.EVENT_TYPE_MARKER_RECORDED: {
+        const a = e.markerRecordedEventAttributes!;
+        if (a.markerName !== LOCAL_ACTIVITY_MARKER) break;
+        const data = await localActivityData(a.details?.['data'], converter);
+        const type = data.activityType ?? '';
+        const err = a.failure ? await decodeOptionalFailureToOptionalError(converter, a.failure) : undefined;
+        const message = messageOf(err);
+        const earlier = backingOff.get(type);
+        const scheduledAt = data.originalScheduleTime ?? earlier?.scheduledAt ?? taskStartedAt;
+        if (data.backoff) {
+          // not the end: the next attempt runs after a timer, as a new marker of the same activity
+          backingOff.set(type, { failure: message, scheduledAt });
+          break;
+        }
+        backingOff.delete(type);
+        const outcome: ActivityRecord['outcome'] = !err ? 'completed' : err instanceof CancelledFailure ? 'cancelled' : err instanceof TimeoutFailure || hasCause(err, TimeoutFailure) ? 'timed-out' : 'failed';
+        // core's complete time is "perceived": the workflow task's start plus the activity's run time
+        const took = data.completeTime ? Date.parse(data.completeTime) - Date.parse(taskStartedAt) : NaN;
+        const closedAt = Number.isFinite(took) && took >= 0 ? new Date(Date.parse(scheduledAt) + took).toISOString() : time;
+        const rec: ActivityRecord = { activityId: data.activityId ?? '', type, scheduledAt, closedAt, attempt: data.attempt, outcome, local: true };
+        if (message) rec.failure = message;
+        if (earlier?.failure) rec.lastFailure = earlier.failure;
+        if (!err) rec.result = (await payloads(a.details?.['result']))[0];
+        run.activities.push(rec);
+        break;
+      }
       case T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const a = e.activityTaskScheduledEventAttributes!;
         const rec: ActivityRecord = { activityId: a.activityId ?? '', type: a.activityType?.name ?? '', scheduledAt: time, outcome: 'running' };
@@ -251,6 +287,68 @@ export async function decodeHistory(history: IHistory, converter: LoadedDataConv
 }
 
 type Long = { toString(): string };
+
+/** The marker core records for each local activity (sdk-core LOCAL_ACTIVITY_MARKER_NAME). */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+interface LocalActivityData {
+  activityId?: string;
+  activityType?: string;
+  attempt?: number;
+  completeTime?: string;
+  originalScheduleTime?: string;
+  backoff?: boolean;
+}
+
+/** The marker's `data`: core's LocalActivityMarkerData as plain JSON (core writes it past the codec;
+ * a history whose payloads were all encoded afterwards is read through the codec). */
+async function localActivityData(p: temporal.api.common.v1.IPayloads | null | undefined, converter: LoadedDataConverter): Promise<LocalActivityData> {
+  let payload = p?.payloads?.[0];
+  if (!payload?.data) return {};
+  const json = (q: temporal.api.common.v1.IPayload) => {
+    try {
+      return JSON.parse(new TextDecoder().decode(q.data!)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  let raw = json(payload);
+  if (!raw && converter.payloadCodecs.length) {
+    for (const codec of [...converter.payloadCodecs].reverse()) [payload] = (await codec.decode([payload as never])) as temporal.api.common.v1.IPayload[];
+    raw = payload?.data ? json(payload) : undefined;
+  }
+  if (!raw || typeof raw !== 'object') return {};
+  const pick = (snake: string, camel: string) => raw[snake] ?? raw[camel];
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const backoff = pick('backoff', 'backoff');
+  return {
+    activityId: str(pick('activity_id', 'activityId')),
+    activityType: str(pick('activity_type', 'activityType')),
+    attempt: typeof raw.attempt === 'number' ? raw.attempt : undefined,
+    completeTime: timestamp(pick('complete_time', 'completeTime')),
+    originalScheduleTime: timestamp(pick('original_schedule_time', 'originalScheduleTime')),
+    backoff: backoff !== undefined && backoff !== null,
+  };
+}
+
+/** A protobuf timestamp as JSON: an RFC 3339 string or {seconds, nanos}. */
+function timestamp(v: unknown): string | undefined {
+  if (typeof v === 'string') {
+    const ms = Date.parse(v);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  }
+  if (v && typeof v === 'object' && 'seconds' in v) {
+    const t = v as { seconds?: number | string; nanos?: number };
+    const ms = Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+    return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : undefined;
+  }
+  return undefined;
+}
+
+function hasCause(err: Error, type: abstract new (...args: never[]) => Error): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as Error).cause) if (e instanceof type) return true;
+  return false;
+}
 
 function close(rec: ActivityRecord | undefined, time: string, outcome: ActivityRecord['outcome'], failure?: string): void {
   if (!rec) return;

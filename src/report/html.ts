@@ -114,7 +114,7 @@ function body(r: Report, level: number, command?: string): string {
     parts.push(
       table(
         ['Activity', 'Scheduled', 'Closed', 'Took', 'Attempt', 'Outcome'],
-        r.activities.map((a) => [esc(a.type), esc(time(a.scheduledAt)), a.closedAt ? esc(time(a.closedAt)) : '', a.closedAt ? esc(formatDuration(Date.parse(a.closedAt) - Date.parse(a.scheduledAt))) : '', String(a.attempt ?? ''), esc(a.failure ? `${a.outcome}: ${a.failure}` : a.outcome)]),
+        r.activities.map((a) => [esc(a.local ? `${a.type} (local)` : a.type), esc(time(a.scheduledAt)), a.closedAt ? esc(time(a.closedAt)) : '', a.closedAt ? esc(formatDuration(Date.parse(a.closedAt) - Date.parse(a.scheduledAt))) : '', String(a.attempt ?? ''), esc(a.failure ? `${a.outcome}: ${a.failure}` : a.outcome)]),
       ),
     );
   }

@@ -115,7 +115,7 @@ function section(out: string[], r: Report, level: number, command?: string): voi
     out.push(
       table(
         ['Activity', 'Scheduled', 'Closed', 'Took', 'Attempt', 'Outcome'],
-        r.activities.map((a) => [a.type, time(a.scheduledAt), a.closedAt ? time(a.closedAt) : '', a.closedAt ? formatDuration(Date.parse(a.closedAt) - Date.parse(a.scheduledAt)) : '', String(a.attempt ?? ''), a.failure ? `${a.outcome}: ${a.failure}` : a.outcome]),
+        r.activities.map((a) => [a.local ? `${a.type} (local)` : a.type, time(a.scheduledAt), a.closedAt ? time(a.closedAt) : '', a.closedAt ? formatDuration(Date.parse(a.closedAt) - Date.parse(a.scheduledAt)) : '', String(a.attempt ?? ''), a.failure ? `${a.outcome}: ${a.failure}` : a.outcome]),
       ),
     );
   }

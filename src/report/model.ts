@@ -327,10 +327,11 @@ function failures(record: RunRecord, steps: ReportedStep[]): FailureRow[] {
     }
   }
   for (const a of record.history.activities) {
-    if ((a.attempt ?? 1) > 1 && a.lastFailure) {
+    // a local activity (a check) retried by the worker itself leaves only its attempt count in the history
+    if ((a.attempt ?? 1) > 1 && (a.lastFailure || a.local)) {
       out.push({
         at: a.closedAt ?? a.scheduledAt,
-        what: `activity ${a.type} failed ${a.attempt! - 1} time(s), last: ${a.lastFailure}`,
+        what: `${a.local ? 'local activity' : 'activity'} ${a.type} failed ${a.attempt! - 1} time(s), last: ${a.lastFailure ?? '(not recorded for a local activity)'}`,
         resolution: `Temporal retried it; attempt ${a.attempt} ${a.outcome === 'running' ? 'is running' : a.outcome}`,
       });
     }
