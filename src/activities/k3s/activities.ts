@@ -7,12 +7,11 @@ import { activityRunOptions, describeTarget, nodeRef, runOk, tail, type Activity
 
 import { validMemberId, validVersion } from '../exec/quote';
 import { redact } from '../exec/redact';
-import { parseEndpointHealthJson } from '../parse/etcdctl';
 import type { Planned } from '../../workflows/runbook/types';
 import { planOf } from '../plan';
 import { parseK3sVersion, parseK3sUnitExecStart, splitJoinFlags } from '../parse/k3s';
 import { isMemberNotFound } from '../parse/etcdctl';
-import { membersOf } from '../etcd';
+import { membersOf, parseView } from '../etcd';
 import { parseNodesJson } from '../parse/kubectl';
 import { parseMemberListJson } from '../parse/etcdctl';
 import * as cmd from './commands';
@@ -131,21 +130,24 @@ export function k3sActivities(deps: ActivityDeps) {
     return parseNodesJson(res.stdout);
   }
 
-  /** Is the member listed, and is it healthy now? (read through the healthy node) */
+  /**
+   * Is the member listed, and is it healthy now? Read through the healthy node in one round trip
+   * (commands.etcdView): the member list, and every member's endpoints probed together with the
+   * probe's short timeout (a dead one answers health:false).
+   */
   async function memberState(healthyNode: string, id: string): Promise<{ listed: boolean; healthy: boolean }> {
     const healthy = nodeRef(inv, healthyNode);
-    const list = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
-    const member = parseMemberListJson(list.stdout).find((m) => m.id === id);
+    const v = parseView((await runOk(deps, healthy.target, cmd.etcdView(inv, healthy.node.etcdEndpoint))).stdout);
+    const member = v.members.find((m) => m.id === id);
     if (!member) return { listed: false, healthy: false };
-    if (member.clientURLs.length === 0) return { listed: true, healthy: false };
-    // the member's own endpoints, asked from the healthy node (a dead one answers health:false)
-    const res = await deps.exec.run(
-      healthy.target,
-      cmd.etcdctl(inv, member.clientURLs.join(','), ['endpoint', 'health', '-w', 'json']),
-      activityRunOptions({ timeoutMs: 30_000 }),
-    );
-    const health = parseEndpointHealthJson(res.stdout);
-    return { listed: true, healthy: health.length > 0 && health.every((h) => h.health) };
+    return { listed: true, healthy: member.clientURLs.length > 0 && member.clientURLs.every((u) => v.health.get(u) === true) };
+  }
+
+  /** Is the member still listed? The member list only: nothing is probed (the removal needs no health). */
+  async function memberListed(healthyNode: string, id: string): Promise<boolean> {
+    const healthy = nodeRef(inv, healthyNode);
+    const list = await runOk(deps, healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'list', '-w', 'json']));
+    return parseMemberListJson(list.stdout).some((m) => m.id === id);
   }
 
   /** The probe of an install on the stale node: version and etcd member name of what is there. */
@@ -173,12 +175,16 @@ export function k3sActivities(deps: ActivityDeps) {
     /** `k3s --version` and the server flags of the unit install.sh wrote, on a healthy server. */
     async readClusterVersion({ healthyNode }: { healthyNode: string }) {
       const ref = nodeRef(inv, healthyNode);
-      const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const { keep: serverFlags, nodeSpecific, notCopied } = await joinFlags(healthyNode);
+      // three independent reads on the healthy node, together
+      const [versionOut, { keep: serverFlags, nodeSpecific, notCopied }, nodes] = await Promise.all([
+        runOk(deps, ref.target, cmd.k3sVersion()),
+        joinFlags(healthyNode),
+        kubeNodes(healthyNode),
+      ]);
+      const version = parseK3sVersion(versionOut.stdout);
       // how it joined, its secrets and the values of its node-specific flags are not shown (--token, --vpn-auth...)
       const args = ['server', ...serverFlags, ...nodeSpecific.map((f) => `${f} …`), ...notCopied];
       checkVersionAndFlags(version, serverFlags);
-      const nodes = await kubeNodes(healthyNode);
       const versions = [...new Set(nodes.map((n) => n.kubeletVersion).filter(Boolean))];
       return {
         version,
@@ -199,8 +205,12 @@ export function k3sActivities(deps: ActivityDeps) {
       nodeRef(inv, node);
       const healthy = nodeRef(inv, healthyNode);
       if (staleMemberId !== null) validMemberId(staleMemberId);
-      const deleteNode = (await kubeNodes(healthyNode)).some((n) => n.name === node);
-      const member = staleMemberId ? await memberState(healthyNode, staleMemberId) : { listed: false, healthy: false };
+      // two independent reads on the healthy node, together: the node object, and the member's state
+      const [nodes, member] = await Promise.all([
+        kubeNodes(healthyNode),
+        staleMemberId ? memberState(healthyNode, staleMemberId) : { listed: false, healthy: false },
+      ]);
+      const deleteNode = nodes.some((n) => n.name === node);
       if (member.healthy) {
         throw ApplicationFailure.nonRetryable(`etcd member ${staleMemberId} of ${node} is healthy again: it is not stale, refusing to remove it`, 'PreconditionFailed');
       }
@@ -227,7 +237,7 @@ export function k3sActivities(deps: ActivityDeps) {
       const evidence: string[] = [];
       if (f.removeMemberId) {
         validMemberId(f.removeMemberId);
-        const { listed } = await memberState(f.healthyNode, f.removeMemberId);
+        const listed = await memberListed(f.healthyNode, f.removeMemberId);
         if (listed) {
           const res = await deps.exec.run(healthy.target, cmd.etcdctl(inv, healthy.node.etcdEndpoint, ['member', 'remove', f.removeMemberId]), activityRunOptions());
           // a lost attempt may have removed it already: "member not found" is the state we want
@@ -246,7 +256,7 @@ export function k3sActivities(deps: ActivityDeps) {
         evidence.push(`node ${f.node} is not in the cluster (already deleted)`);
       }
       // post-condition, read again: the member is not listed any more
-      const memberLeft = f.removeMemberId ? (await memberState(f.healthyNode, f.removeMemberId)).listed : false;
+      const memberLeft = f.removeMemberId ? await memberListed(f.healthyNode, f.removeMemberId) : false;
       if (memberLeft) {
         throw ApplicationFailure.nonRetryable(`after the removal etcd member ${f.removeMemberId} is still listed`, 'PostconditionFailed');
       }
@@ -312,14 +322,19 @@ export function k3sActivities(deps: ActivityDeps) {
     async planInstall({ node, healthyNode, staleMemberName }: { node: string; healthyNode: string; staleMemberName: string | null }): Promise<Planned<InstallFacts>> {
       const stale = nodeRef(inv, node);
       const ref = nodeRef(inv, healthyNode);
-      const version = parseK3sVersion((await runOk(deps, ref.target, cmd.k3sVersion())).stdout);
-      const { keep, nodeSpecific, notCopied } = await joinFlags(healthyNode);
-      const own = await ownNodeArgs(node);
+      // independent reads on two VMs, together
+      const [versionOut, { keep, nodeSpecific, notCopied }, own, keptOut] = await Promise.all([
+        runOk(deps, ref.target, cmd.k3sVersion()),
+        joinFlags(healthyNode),
+        ownNodeArgs(node),
+        runOk(deps, stale.target, cmd.listK3sEtcBackup()),
+      ]);
+      const version = parseK3sVersion(versionOut.stdout);
       const serverFlags = [...keep, ...own];
       checkVersionAndFlags(version, serverFlags);
       const facts = { node, healthyNode, staleMemberName, version, serverFlags, jobKey: jobKeyOfRun() };
       const p = installParams(facts);
-      const kept = lastLines((await runOk(deps, stale.target, cmd.listK3sEtcBackup())).stdout, 5);
+      const kept = lastLines(keptOut.stdout, 5);
       const plan = planOf(
         describeTarget(stale.target),
         [`# join token read from ${healthyNode}:${cmd.K3S_TOKEN_FILE}`, ...cmd.installPlanLines(p)],

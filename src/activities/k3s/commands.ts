@@ -10,8 +10,26 @@ export const ETCD_NAME_FILE = '/var/lib/rancher/k3s/server/db/etcd/name';
 /** Shown instead of the join token in plans and evidence. */
 export const TOKEN_MASK = '***';
 
-/** etcdctl against one endpoint with K3s's client certificate. */
-export function etcdctl(inventory: Inventory, endpoint: string, args: string[]): string {
+/** etcdctl's timeouts for one command: how long a dial, and the whole request, may take. */
+export interface EtcdctlTimeouts {
+  dial: string;
+  command: string;
+}
+
+const DEFAULT_TIMEOUTS: EtcdctlTimeouts = { dial: '3s', command: '5s' };
+
+/**
+ * The health probe's timeouts. `endpoint health` probes every endpoint at once, each with its own
+ * client and a Get bounded by --command-timeout (etcd-io/etcd v3.4 etcdctl/ctlv3/command/ep_command.go
+ * `epHealthCommandFunc`, util.go `commandCtx`); the dial does not block (clientv3/client.go `dial`:
+ * no grpc.WithBlock), so a dead member costs exactly --command-timeout. A live member answers in
+ * milliseconds; one second is what etcd itself gives a member's read before its /health says false
+ * (v3.4 etcdserver/api/etcdhttp/metrics.go `checkHealth`).
+ */
+export const HEALTH_PROBE_TIMEOUTS: EtcdctlTimeouts = { dial: '1s', command: '1s' };
+
+/** etcdctl against one endpoint (or a comma-separated list) with K3s's client certificate. */
+export function etcdctl(inventory: Inventory, endpoint: string, args: string[], timeouts: EtcdctlTimeouts = DEFAULT_TIMEOUTS): string {
   const tls = inventory.k3s.etcd;
   return shellCommand([
     'etcdctl',
@@ -19,10 +37,36 @@ export function etcdctl(inventory: Inventory, endpoint: string, args: string[]):
     '--cert', tls.cert,
     '--key', tls.key,
     '--endpoints', endpoint,
-    '--dial-timeout', '3s',
-    '--command-timeout', '5s',
+    '--dial-timeout', timeouts.dial,
+    '--command-timeout', timeouts.command,
     ...args,
   ]);
+}
+
+/** Between the two outputs of etcdView: a line neither JSON output can contain. */
+export const ETCD_VIEW_MARK = '#--- endpoint health ---#';
+
+/**
+ * One round trip for what a check needs of etcd: `member list -w json` through `endpoint` (its exit
+ * status is the script's when it fails), then the health of every member's client URLs, probed
+ * together (`endpoint health --cluster`, its own short timeouts), after ETCD_VIEW_MARK. The health
+ * probe exits 1 when an endpoint is unhealthy, and still prints every endpoint's JSON on stdout.
+ */
+export function etcdView(inventory: Inventory, endpoint: string): string {
+  return [
+    `${etcdctl(inventory, endpoint, ['member', 'list', '-w', 'json'])} || exit $?`,
+    `echo ${shellQuote(ETCD_VIEW_MARK)}`,
+    etcdctl(inventory, endpoint, ['endpoint', 'health', '--cluster', '-w', 'json'], HEALTH_PROBE_TIMEOUTS),
+    'exit 0',
+  ].join('\n');
+}
+
+/** etcdView's stdout → the member list's text and the health probe's text. */
+export function splitEtcdView(stdout: string): { memberList: string; health: string } {
+  const lines = stdout.split('\n');
+  const at = lines.indexOf(ETCD_VIEW_MARK);
+  if (at < 0) return { memberList: stdout, health: '' };
+  return { memberList: lines.slice(0, at).join('\n'), health: lines.slice(at + 1).join('\n') };
 }
 
 export const kubectlGetNodes = (): string => 'kubectl get nodes -o json';
