@@ -210,14 +210,22 @@ async function waitHealthy(vm) {
   }
 }
 
-/** K3s join: refuse a duplicate node-name prefix, add ourselves as a learner, start "existing". */
-function join(vm, o, serverAddr, name) {
+/** Errors K3s's join retries instead of failing (k3s pkg/etcd/etcd.go Start: wait.PollUntilContextCancel, 1 s). */
+class RetryJoin extends Error {}
+
+/**
+ * One K3s join attempt (k3s pkg/etcd/etcd.go join): the member list through the join server, refuse a
+ * duplicate node-name prefix, add ourselves as a learner, start "existing". A member list that cannot be
+ * read (ErrMemberListFailed) and an add the cluster refuses for now (rpctypes.ErrUnhealthy,
+ * ErrTooManyLearners) are retried by the caller; anything else is fatal.
+ */
+function joinOnce(vm, o, serverAddr, name) {
   const endpoint = `https://${serverAddr}:2379`;
   let list;
   try {
     list = E.memberList(endpoint);
   } catch (e) {
-    fatal(`Error: preparing server: failed to get etcd member list: ${e.message}`);
+    throw new RetryJoin(`Waiting to retrieve etcd cluster member list: failed to get MemberList from server: ${e.message}`);
   }
   const peer = `https://${vm.address}:2380`;
   const cluster = [];
@@ -230,18 +238,38 @@ function join(vm, o, serverAddr, name) {
     const prefix = mName.lastIndexOf('-') > 1 ? mName.slice(0, mName.lastIndexOf('-')) : mName;
     if (mName !== name && prefix === o.nodeName) {
       fs.rmSync(`${DB}/name`, { force: true });
-      fatal('ETCD join failed: duplicate node name found, please use a unique name for this node');
+      fatal('etcd cluster join failed: duplicate node name found, please use a unique name for this node');
     }
   }
   if (add) {
     log('info', `Adding member ${name}=${peer} to etcd cluster [${cluster.join(' ')}]`);
     const r = E.etcdctl(endpoint, ['member', 'add', name, `--peer-urls=${peer}`, '--learner']);
-    if (r.status !== 0) fatal(`ETCD join failed: ${r.stderr.trim()}`);
+    if (r.status !== 0) {
+      const err = r.stderr.trim();
+      // etcd's ErrGRPCUnhealthy / ErrGRPCTooManyLearners (api/v3rpc/rpctypes/error.go)
+      if (/etcdserver: (unhealthy cluster|too many learner members in cluster)/.test(err)) {
+        throw new RetryJoin(`Waiting for other members to finish joining etcd cluster: ${err}`);
+      }
+      fatal(`etcd cluster join failed: ${err}`);
+    }
     cluster.push(`${name}=${peer}`);
   }
   log('info', 'Starting etcd to join cluster with members [' + cluster.join(' ') + ']');
   startEtcd(vm, name, [`--initial-cluster=${cluster.join(',')}`, '--initial-cluster-state=existing', '--initial-cluster-token=etcd-cluster']);
   return endpoint;
+}
+
+/** K3s's join loop: an attempt a second, until it joins or fails with an error it does not retry. */
+async function join(vm, o, serverAddr, name) {
+  for (;;) {
+    try {
+      return joinOnce(vm, o, serverAddr, name);
+    } catch (e) {
+      if (!(e instanceof RetryJoin)) throw e;
+      log('info', e.message);
+      await c.sleep(1000);
+    }
+  }
 }
 
 /** K3s promotes its learner once it has caught up with the leader. */
@@ -357,7 +385,7 @@ async function server(args) {
     takeBootstrapCerts(vm);
     writeToken(l);
     const name = memberName(o.nodeName);
-    const endpoint = join(vm, o, u.hostname, name);
+    const endpoint = await join(vm, o, u.hostname, name);
     await promote(endpoint, name);
     await waitHealthy(vm);
     return ready(vm);
