@@ -139,6 +139,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('|---|---:|---:|---|');
   L.push(`| \`runbook --help\`, wall (§5) | ${ms(cl.help?.compiled)} | ≤ ${fmt(cl.goalsMs?.help)} ms | ${met(cl.help?.compiled?.medianMs, cl.goalsMs?.help)} |`);
   L.push(`| \`runbook status <id>\`, wall (§5) | ${ms(cl.status?.compiled)} | ≤ ${fmt(cl.goalsMs?.status)} ms | ${met(cl.status?.compiled?.medianMs, cl.goalsMs?.status)} |`);
+  L.push(`| \`runbook plan k3s-rejoin\` on the stale lab, wall (§5) | ${ms(cl.planRejoin)} | ≤ ${fmt(cl.goalsMs?.planRejoin)} ms | ${met(cl.planRejoin?.medianMs, cl.goalsMs?.planRejoin)} |`);
   L.push(`| worker start to first task polled (§3) | ${ms(s.compiled?.toFirstTask)} | ≤ ${fmt(s.goalMs)} ms | ${met(s.compiled?.toFirstTask?.medianMs, s.goalMs)} |`);
   L.push(`| resume after SIGKILL at a gate (§4) | ${ms(z.atGateSticky1s)} | ≤ ${fmt(z.goalMs)} ms | ${met(z.atGateSticky1s?.medianMs, z.goalMs)} |`);
   L.push(`| 20-step read-only runbook / floor (§1) | ${x(p.ratios?.engineOverFloor)} | ≤ 1.30× | ${met(p.ratios?.engineOverFloor, 1.3)} |`);
@@ -274,6 +275,11 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('|---|---:|---:|---:|---:|');
   L.push(`| \`runbook --help\` | ${ms(c.help?.compiled)} | ${ms(c.help?.tsx)} | ${x(c.ratios?.helpTsxOverCompiled)} | ≤ ${fmt(c.goalsMs?.help)} ms (${met(c.help?.compiled?.medianMs, c.goalsMs?.help)}) |`);
   L.push(`| \`runbook status <id>\` | ${ms(c.status?.compiled)} | ${ms(c.status?.tsx)} | ${x(c.ratios?.statusTsxOverCompiled)} | ≤ ${fmt(c.goalsMs?.status)} ms (${met(c.status?.compiled?.medianMs, c.goalsMs?.status)}) |`);
+  L.push('');
+  L.push(`\`runbook plan k3s-rejoin --node k3s-vm-still-fawn\` on the stale lab (still-fawn's etcd member listed and dead), ${r.config?.planRuns ?? '—'} runs after a warm-up, compiled: `
+    + `a whole dry run (every check and preflight through the lab's sshd, qm and etcd) from spawn to the plan printed: ${ms(c.planRejoin)} `
+    + `(goal ≤ ${fmt(c.goalsMs?.planRejoin)} ms, ${met(c.planRejoin?.medianMs, c.goalsMs?.planRejoin)}). Each etcd read is one round trip that probes every member at once, `
+    + 'a dead one for at most 1 s (src/activities/k3s/commands.ts `etcdView`, `HEALTH_PROBE_TIMEOUTS`).');
   L.push('');
   L.push('`--help` loads only commander and the command definitions (src/client.ts); what a command does, and the Temporal SDK with it, loads when the command runs (src/cli/commands.ts).');
   L.push('');

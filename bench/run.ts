@@ -29,7 +29,7 @@ import type { benchBatch, benchFanout, benchSteps } from './workflows';
 const ROOT = path.resolve(__dirname, '..');
 
 /** Issue 14's goals, reported beside each figure (never asserted). */
-export const GOALS = { helpMs: 150, statusMs: 400, workerStartMs: 1200, resumeAtGateMs: 1500 } as const;
+export const GOALS = { helpMs: 150, statusMs: 400, workerStartMs: 1200, resumeAtGateMs: 1500, planRejoinMs: 5000 } as const;
 
 export interface BenchConfig {
   smoke: boolean;
@@ -47,6 +47,8 @@ export interface BenchConfig {
   resumeRuns: number;
   /** Measured runs of each CLI command. */
   cliRuns: number;
+  /** Measured runs of `runbook plan k3s-rejoin` (a whole dry run each). */
+  planRuns: number;
   /** heartbeatTimeout of the step killed mid-command in the resume benchmark. */
   resumeHeartbeatTimeout: string;
   ansible: boolean;
@@ -77,6 +79,7 @@ function config(argv: string[]): { cfg: BenchConfig; out?: string } {
     startupRuns: num('BENCH_STARTUP_RUNS', undefined, 3, 1),
     resumeRuns: num('BENCH_RESUME_RUNS', undefined, 3, 1),
     cliRuns: num('BENCH_CLI_RUNS', undefined, 7, 2),
+    planRuns: num('BENCH_PLAN_RUNS', undefined, 3, 1),
     resumeHeartbeatTimeout: process.env.BENCH_RESUME_HEARTBEAT ?? (o.smoke ? '2s' : '5s'),
     ansible: o.ansible && process.env.BENCH_NO_ANSIBLE !== '1',
     host: 'pve',
@@ -660,7 +663,7 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------------ 5. the runbook CLI
     {
-      log(`5. the runbook CLI: --help and status of a run at its gate, compiled and through tsx, ${cfg.cliRuns} runs each`);
+      log(`5. the runbook CLI: --help and status of a run at its gate, compiled and through tsx, ${cfg.cliRuns} runs each; plan k3s-rejoin, ${cfg.planRuns} runs`);
       const taskQueue = uid('bench-cli');
       const tail: string[] = [];
       const w = spawnWorker({ BENCH_TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_INVENTORY: lab.inventoryPath, BENCH_STEP_LOG: path.join(tmp, `${taskQueue}.log`), BENCH_BUNDLE: bundlePath }, tail);
@@ -692,13 +695,26 @@ async function main(): Promise<void> {
         };
         const help = { compiled: measure(['--help'], 'compiled'), tsx: measure(['--help'], 'tsx') };
         const status = { compiled: measure(['status', handle.workflowId], 'compiled'), tsx: measure(['status', handle.workflowId], 'tsx') };
+        // `runbook plan k3s-rejoin` on the stale lab (still-fawn's etcd member dead): a whole dry run on
+        // this worker's task queue, every check and preflight, from spawn to the plan printed; compiled only
+        const planArgs = ['plan', 'k3s-rejoin', '--node', 'k3s-vm-still-fawn'];
+        const planWall = () => {
+          const t0 = performance.now();
+          const r = spawnSync(path.join(ROOT, 'bin', 'runbook'), planArgs, { env: { ...cliEnv, RUNBOOK_TASK_QUEUE: taskQueue }, encoding: 'utf8', timeout: 180_000 });
+          const ms = performance.now() - t0;
+          if (r.status !== 0 || !/plan [0-9a-f]{12}/.test(r.stdout)) throw new Error(`runbook ${planArgs.join(' ')} exited ${r.status}: ${r.stderr}`);
+          return ms;
+        };
+        planWall();
+        const plan = summary(Array.from({ length: cfg.planRuns }, planWall));
         results.cli = {
           help,
           status,
-          goalsMs: { help: GOALS.helpMs, status: GOALS.statusMs },
+          planRejoin: plan,
+          goalsMs: { help: GOALS.helpMs, status: GOALS.statusMs, planRejoin: GOALS.planRejoinMs },
           ratios: { helpTsxOverCompiled: round(help.tsx.medianMs / help.compiled.medianMs, 2), statusTsxOverCompiled: round(status.tsx.medianMs / status.compiled.medianMs, 2) },
         };
-        log(`   --help ${help.compiled.medianMs} ms (tsx ${help.tsx.medianMs} ms), status ${status.compiled.medianMs} ms (tsx ${status.tsx.medianMs} ms)`);
+        log(`   --help ${help.compiled.medianMs} ms (tsx ${help.tsx.medianMs} ms), status ${status.compiled.medianMs} ms (tsx ${status.tsx.medianMs} ms), plan k3s-rejoin ${plan.medianMs} ms`);
         await handle.terminate('benchmark done');
       } finally {
         await stopWorker(w);
