@@ -11,7 +11,7 @@ import type { Planned } from '../../workflows/runbook/types';
 import { planOf } from '../plan';
 import { parseK3sVersion, parseK3sUnitExecStart, splitJoinFlags } from '../parse/k3s';
 import { isMemberNotFound } from '../parse/etcdctl';
-import { membersOf, parseView } from '../etcd';
+import { membersOf, parseView, quorumOf } from '../etcd';
 import { parseNodesJson } from '../parse/kubectl';
 import { parseMemberListJson } from '../parse/etcdctl';
 import * as cmd from './commands';
@@ -123,6 +123,25 @@ export function k3sActivities(deps: ActivityDeps) {
     const m = /^job=(\w+)(?: rc=(\d+))?/.exec(head.trim());
     if (!m) throw new Error(`unexpected install job state on ${node}: ${JSON.stringify(head.slice(0, 200))}`);
     return { state: m[1]!, rc: m[2] === undefined ? undefined : Number(m[2]), log: rest.join('\n---\n') };
+  }
+
+  /**
+   * Is the join server serving? Its K3s service active, its own etcd member healthy and a quorum of the
+   * members healthy, read on it now: right after a reboot of the cluster a join fails
+   * (k3s: `failed to get CA certs`) or waits, and install.sh reports the failure.
+   */
+  async function joinServerState(healthyNode: string): Promise<{ ready: boolean; seen: string }> {
+    const healthy = nodeRef(inv, healthyNode);
+    const [service, view] = await Promise.all([
+      runOk(deps, healthy.target, cmd.k3sServiceState()).then((r) => r.stdout.trim() || 'unknown'),
+      deps.exec.run(healthy.target, cmd.etcdView(inv, healthy.node.etcdEndpoint), activityRunOptions()),
+    ]);
+    if (view.exitCode !== 0) return { ready: false, seen: `k3s ${service}; etcd member list through ${healthyNode} failed` };
+    const v = parseView(view.stdout);
+    const up = v.members.filter((m) => m.clientURLs.some((u) => v.health.get(u) === true)).length;
+    const own = v.health.get(healthy.node.etcdEndpoint) === true;
+    const seen = `k3s ${service}; its etcd member ${own ? 'healthy' : 'not healthy'}; ${up} of ${v.members.length} members healthy`;
+    return { ready: service === 'active' && own && up >= quorumOf(v.members.length), seen };
   }
 
   async function kubeNodes(reader: string) {
@@ -381,6 +400,16 @@ export function k3sActivities(deps: ActivityDeps) {
             'PreconditionFailed',
           );
         }
+        // the join server must be serving before the join starts (a cluster just rebooted is not yet)
+        let server = await joinServerState(f.healthyNode);
+        for (const until = Date.now() + 180_000; !server.ready && Date.now() < until; server = await joinServerState(f.healthyNode)) {
+          heartbeat(`waiting for the join server ${f.healthyNode}: ${server.seen}`);
+          await sleep(2_000);
+        }
+        if (!server.ready) {
+          throw ApplicationFailure.nonRetryable(`the join server ${f.healthyNode} is not serving after 3 min (${server.seen}): nothing was started on ${f.node}`, 'PreconditionFailed');
+        }
+        evidence.push(`join server ${f.healthyNode}: ${server.seen}`);
         const token = (await runOk(deps, healthy.target, cmd.readToken())).stdout.trim();
         if (!TOKEN.test(token)) {
           throw ApplicationFailure.nonRetryable(`the join token on ${f.healthyNode} has an unexpected format`, 'PreconditionFailed');

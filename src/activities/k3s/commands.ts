@@ -72,6 +72,8 @@ export function splitEtcdView(stdout: string): { memberList: string; health: str
 export const kubectlGetNodes = (): string => 'kubectl get nodes -o json';
 export const kubectlDeleteNode = (node: string): string => shellCommand(['kubectl', 'delete', 'node', node]);
 export const k3sVersion = (): string => 'k3s --version';
+/** `active` once K3s has started (Type=notify: after its etcd member is up), else activating/failed/inactive. */
+export const k3sServiceState = (): string => 'systemctl is-active k3s || true';
 export const readUnit = (): string => shellCommand(['cat', K3S_UNIT]);
 export const readToken = (): string => shellCommand(['cat', K3S_TOKEN_FILE]);
 
