@@ -252,7 +252,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('| where A died | next step after B\'s start | × start-up |');
   L.push('|---|---:|---:|');
   L.push(`| at a gate (waiting for a signal before step ${z.gateStep}; the signal arrives as B starts), worker defaults | ${ms(z.atGate)} | ${x(z.ratios?.atGateOverStartup)} |`);
-  L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` (src/worker.ts has 3 s, see its comment) | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
+  L.push(`| at a gate, workers with \`stickyQueueScheduleToStartTimeout: '1s'\` (src/worker.ts's setting) | ${ms(z.atGateSticky1s)} | ${x(z.ratios?.atGateSticky1sOverStartup)} |`);
   L.push(`| mid-command (\`sleep ${r.config?.smoke ? 1 : 2}\` at step ${z.gateStep}, killed 300 ms in), heartbeatTimeout ${z.heartbeatTimeoutMidCommand} | ${ms(z.midCommand)} | ${x(z.ratios?.midCommandOverStartup)} |`);
   L.push('');
   L.push(`B itself was ready (Worker.create returned) ${ms(z.newWorkerReady)} after its spawn. `
