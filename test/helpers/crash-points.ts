@@ -268,11 +268,17 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
     let slowed = false;
     let seen: { id: string; type: string } | undefined;
     let idlePolls = 0;
+    /** The furthest step the status showed, and whether the target was seen done. */
+    let lastSeen = -1;
+    let localPolls = 0;
+    let targetDone = false;
     let killAt = 0;
     const deadline = Date.now() + 15 * 60_000;
     while (!ended) {
       if (Date.now() > deadline) throw new Error(`${label}: the run did not end in 15 minutes`);
       if (!worker.alive()) throw new Error(`${label}: the worker exited by itself; log ${logFile}`);
+      // described before the status query: that query waits while a workflow task runs local checks
+      const described = point && !killed ? await pendingActivities(ctx.client, handle) : undefined;
       const st = await queryStatus(ctx.client, handle);
       if (st) {
         const gate = st.openGate;
@@ -294,14 +300,16 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
           }
         }
         const cur = rb.steps.findIndex((s) => s.id === st.currentStep);
-        if (point && !killed && !slowed && cur >= targetIdx - 1 && ctx.slowMs) {
+        lastSeen = Math.max(lastSeen, cur, ...st.steps.map((x, i) => (x.state === 'done' ? i : -1)));
+        if (point && st.steps.find((x) => x.id === point.step)?.state === 'done') targetDone = true;
+        if (point && !killed && !slowed && (cur >= targetIdx - 1 || onlyChecksBetween(rb, lastSeen, targetIdx)) && ctx.slowMs) {
           lab.delaySessions(ctx.slowMs);
           slowed = true;
         }
       }
       if (point && !killed) {
         const step = st?.steps.find((s) => s.id === point.step);
-        const pending = await pendingActivities(ctx.client, handle);
+        const pending = described?.activities;
         const started = pending?.find((p) => p.state === STARTED);
         const active = step && (step.state === 'running' || (step.state === 'waiting' && (step.kind === 'manual' || step.kind === 'soak')));
         if (active && started && !seen) seen = { id: started.id, type: started.type };
@@ -309,16 +317,27 @@ export async function runWithKill(ctx: DriverContext, rb: RunbookUnderTest, scen
         // "during" is then a kill in that durable wait (two polls in a row with nothing pending).
         const waitsDurably = active && DURABLE_WAITS.includes(step.kind) && pending !== undefined && pending.length === 0;
         idlePolls = waitsDurably ? idlePolls + 1 : 0;
+        // A check that runs as a local activity is never pending: the worker runs it inside a workflow task,
+        // and the status query waits for that task (it timed out: the task has run for 2 s). "During" it is
+        // a kill inside that task: only checks stand between the last step the status showed and the
+        // target, the task is started, no normal activity is. Nothing of that task reaches the history:
+        // the new worker runs those checks again, the target's among them.
+        const inLocalCheck =
+          point.kind === 'check' && !st && !targetDone && seen === undefined && described?.taskStarted === true && !started && onlyChecksBetween(rb, lastSeen, targetIdx);
+        localPolls = inLocalCheck ? localPolls + 1 : 0;
+        // A local check that ends within one short workflow task (an inventory read) is over before any poll
+        // sees that task: the kill lands right after it instead, and the record says so.
+        const tooShort = point.when === 'during' && point.kind === 'check' && seen === undefined && targetDone;
         const fire =
           point.when === 'during'
-            ? (seen !== undefined && started?.id === seen.id) || (seen === undefined && idlePolls >= 2)
+            ? (seen !== undefined && started?.id === seen.id) || (seen === undefined && idlePolls >= 2) || localPolls >= 1 || tooShort
             : step?.state === 'done' || (seen !== undefined && pending !== undefined && !pending.some((p) => p.id === seen!.id));
         if (fire) {
           await worker.kill();
           killed = true;
           killAt = Date.now();
           rec.killedAfterMs = killAt - t0;
-          rec.killedActivity = seen?.type ?? (idlePolls >= 2 ? `(durable wait of ${point.step})` : undefined);
+          rec.killedActivity = seen?.type ?? (idlePolls >= 2 ? `(durable wait of ${point.step})` : localPolls >= 1 ? `(the workflow task running ${point.step}'s local check)` : tooShort ? `(right after ${point.step}: its local check was too short to catch)` : undefined);
           lab.delaySessions(0);
           log(`${label}: SIGKILL worker ${worker.pid} (${rec.killedActivity ?? 'activity not seen'}); new worker`);
           worker = await startWorker();
@@ -394,10 +413,22 @@ async function queryStatus(client: Client, handle: WorkflowHandle): Promise<Runb
 async function pendingActivities(client: Client, handle: WorkflowHandle) {
   try {
     const d = await client.withDeadline(Date.now() + 2_000, () => handle.describe());
-    return (d.raw.pendingActivities ?? []).map((p) => ({ id: p.activityId ?? '', type: p.activityType?.name ?? '', state: Number(p.state), attempt: p.attempt ?? 1 }));
+    return {
+      activities: (d.raw.pendingActivities ?? []).map((p) => ({ id: p.activityId ?? '', type: p.activityType?.name ?? '', state: Number(p.state), attempt: p.attempt ?? 1 })),
+      /** A worker holds a workflow task (one running local activities holds it for as long as they run). */
+      taskStarted: Number(d.raw.pendingWorkflowTask?.state ?? 0) === WORKFLOW_TASK_STARTED,
+    };
   } catch {
     return undefined;
   }
+}
+
+const WORKFLOW_TASK_STARTED = 2; // PENDING_WORKFLOW_TASK_STATE_STARTED
+
+/** Every step after the last one the status showed, up to the target, is a check (which may run locally, unseen). */
+function onlyChecksBetween(rb: RunbookUnderTest, lastSeen: number, targetIdx: number): boolean {
+  if (targetIdx < 0 || lastSeen >= targetIdx) return false;
+  return rb.steps.slice(Math.max(lastSeen + 1, 0), targetIdx + 1).every((s) => s.kind === 'check');
 }
 
 export function rootMessage(err: unknown): string {
