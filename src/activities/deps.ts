@@ -32,10 +32,12 @@ export function nodeRef(inventory: Inventory, name: string): NodeRef {
   return { name, node, target: { kind: 'vm', host: node.host, vmid: node.vmid } };
 }
 
-/** Run options bound to the current activity: heartbeat while running, close the channel on cancel. */
+/** Run options bound to the current activity: heartbeat while running, close the channel on cancel.
+ * A local activity (a read-only check) cannot heartbeat: core would log a warning for each one. */
 export function activityRunOptions(extra: RunOptions = {}): RunOptions {
   try {
     const ctx = Context.current();
+    if (ctx.info.isLocal) return { signal: ctx.cancellationSignal, ...extra };
     return { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat(), ...extra };
   } catch {
     return extra; // not inside an activity (unit tests)

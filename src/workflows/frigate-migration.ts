@@ -3,6 +3,7 @@
 // Frigate stops only once Frigate in K3s is healthy, and the CT itself stays.
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
+import { readOnlyActivities } from './runbook/local-checks';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkFrigateInput, type FrigateMigrationInput } from './frigate-migration-input';
@@ -10,7 +11,11 @@ import { checkFrigateInput, type FrigateMigrationInput } from './frigate-migrati
 export type { FrigateMigrationInput };
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
-const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+const checkOptions = { startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry };
+// read-only checks and preflights: local activities in runs with the local-checks patch (local-checks.ts)
+const checks = readOnlyActivities<RunbookActivities>(checkOptions);
+// a check that polls for up to 90 s (the VM's guest agent) and heartbeats meanwhile: a normal activity
+const polls = proxyActivities<RunbookActivities>(checkOptions);
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry });
 
 export const FRIGATE_MIGRATION_STEPS: StepDef[] = [
@@ -67,7 +72,7 @@ export async function frigateMigration(rawInput: FrigateMigrationInput): Promise
       return iommu;
     });
     await rb.check('pci-passthrough', () => checks.checkPciPassthrough({}));
-    await rb.check('vm-running', () => checks.checkVmRunning({ host: where.host, vmid: where.vmid }));
+    await rb.check('vm-running', () => polls.checkVmRunning({ host: where.host, vmid: where.vmid }));
     await rb.check('vm-devices', () => checks.checkFrigateDevices({}));
     const lxc = await rb.check('lxc-frigate', () => checks.checkLxcFrigate({}));
 

@@ -6,12 +6,19 @@ import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkRejoinInput, type K3sRejoinInput } from './k3s-rejoin-input';
 import { inTheLab } from './runbook/lab-verb';
+import { readOnlyActivities } from './runbook/local-checks';
 
 export type { K3sRejoinInput };
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
 // the exec layer heartbeats every 2 s, so a dead worker's check is retried after 15 s, not 30 s
-const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+// (a local check's is retried when its workflow task times out)
+const checkOptions = { startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry };
+// read-only checks and preflights: local activities in runs with the local-checks patch (local-checks.ts)
+const checks = readOnlyActivities<RunbookActivities>(checkOptions);
+// checks that poll for a while (a VM's agent for up to 90 s, etcd settling for up to 2 min) and
+// heartbeat meanwhile: normal activities
+const polls = proxyActivities<RunbookActivities>(checkOptions);
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
 const watchers = proxyActivities<RunbookActivities>({
   startToCloseTimeout: '30d',
@@ -86,7 +93,7 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
       rb.skip('enable-vtd', `${node.name} needs no GPU passthrough`);
     }
 
-    await rb.check('vm-running', () => checks.checkVmRunning({ host: node.host, vmid: node.vmid }));
+    await rb.check('vm-running', () => polls.checkVmRunning({ host: node.host, vmid: node.vmid }));
     const cluster = await rb.check('cluster-health', () => checks.checkClusterHealth({ node: node.name }));
     const stale = await rb.check('stale-member', () => checks.identifyStaleMember({ node: node.name, healthyNode: cluster.healthyNode }));
     const k3s = await rb.check('cluster-version', () => checks.readClusterVersion({ healthyNode: cluster.healthyNode }));
@@ -110,7 +117,7 @@ export async function k3sRejoin(rawInput: K3sRejoinInput): Promise<RunbookResult
       }).waitForNodeReady({ node: node.name, healthyNode: cluster.healthyNode, timeoutSeconds: input.readyTimeoutSeconds }),
     );
     const joined = await rb.check('verify-etcd', () =>
-      checks.verifyRejoined({ node: node.name, healthyNode, oldMemberId: stale.member?.id ?? null }),
+      polls.verifyRejoined({ node: node.name, healthyNode, oldMemberId: stale.member?.id ?? null }),
     );
     return `${node.name} rejoined the cluster as etcd member ${joined.memberId} at K3s ${k3s.version}`;
   });

@@ -5,6 +5,7 @@
 // backup leaves out (a mount point without backup=1), is refused before any change.
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
+import { readOnlyActivities } from './runbook/local-checks';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkLxcRetirementInput, findArchive, type LxcRetirementInput } from './lxc-retirement-input';
@@ -12,7 +13,12 @@ import { checkLxcRetirementInput, findArchive, type LxcRetirementInput } from '.
 export type { LxcRetirementInput };
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
-const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+const checkOptions = { startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry };
+// read-only checks and preflights: local activities in runs with the local-checks patch (local-checks.ts)
+const checks = readOnlyActivities<RunbookActivities>(checkOptions);
+// the soak's check runs once a day: a round trip saves nothing there, and a normal activity is
+// scheduled at the workflow's time (a local one carries the worker's clock), which is what the soak is
+const soakChecks = proxyActivities<RunbookActivities>(checkOptions);
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
 // vzdump of a big CT takes hours; the exec layer heartbeats while it runs
 const backups = proxyActivities<RunbookActivities>({ startToCloseTimeout: '7h', heartbeatTimeout: '1m', retry });
@@ -68,7 +74,7 @@ export async function lxcRetirement(rawInput: LxcRetirementInput): Promise<Runbo
     await rb.soak('frigate-healthy', {
       duration: input.healthyFor,
       every: input.checkEvery,
-      check: () => checks.checkFrigateHealth({}),
+      check: () => soakChecks.checkFrigateHealth({}),
     });
 
     const notBefore = new Date(Date.now() - BACKUP_SKEW_MS).toISOString();

@@ -3,6 +3,7 @@
 // the import and registration behind theirs, the check that every snapshot made it, and the cleanup.
 import { condition, proxyActivities } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities';
+import { readOnlyActivities } from './runbook/local-checks';
 import { Runbook, type StepDef } from './runbook/runbook';
 import type { RunbookResult } from './runbook/types';
 import { checkPbsMigrationInput, type PbsMigrationInput } from './pbs-migration-input';
@@ -11,7 +12,8 @@ import { inTheLab } from './runbook/lab-verb';
 export type { PbsMigrationInput };
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 };
-const checks = proxyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
+// read-only checks and preflights: local activities in runs with the local-checks patch (local-checks.ts)
+const checks = readOnlyActivities<RunbookActivities>({ startToCloseTimeout: '3m', heartbeatTimeout: '15s', retry });
 const changes = proxyActivities<RunbookActivities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
 
 export const PBS_MIGRATION_STEPS: StepDef[] = [
