@@ -14,9 +14,11 @@ const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filte
 describe('replay of recorded histories', () => {
   it('has recorded histories of every runbook and of the program with its phases', () => {
     const rejoin = ['rejoin-complete', 'rejoin-rejected', 'rejoin-dry-run', 'rejoin-iommu-reboot-then-reject', 'rejoin-install-retried'];
+    // recorded with the 'local-checks' patch: read-only checks and preflights as local activities
+    const localChecks = ['rejoin-complete-local-checks', 'rejoin-dry-run-local-checks'];
     const phases = ['pbs-migration-complete', 'frigate-migration-complete', 'lxc-retirement-complete'];
     const program = ['program-complete', ...['rejoin', 'pbs-migration', 'frigate-migration', 'lxc-retirement'].map((p) => `program-phase-${p}`)];
-    for (const name of [...rejoin, ...phases, ...program]) {
+    for (const name of [...rejoin, ...localChecks, ...phases, ...program]) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }
   });

@@ -100,6 +100,22 @@ describe('runbook report from recorded histories (no worker)', () => {
     assert.deepEqual(report.refused, []);
   });
 
+  it('a rejoin recorded with local checks: every step with its times, the checks listed from their markers', async () => {
+    const { report, md } = await reportOf('rejoin-complete-local-checks');
+    assert.equal(report.state, 'completed');
+    assert.deepEqual(report.timeline.filter((t) => t.state !== 'done').map((t) => [t.step, t.state]), [['enable-vtd', 'skipped']]);
+    for (const t of report.timeline.filter((x) => x.state === 'done')) {
+      assert.ok(t.start && t.end && t.durationMs !== undefined, `${t.step} has a start, an end and a duration`);
+    }
+    const local = report.activities.filter((a) => a.local).map((a) => a.type);
+    for (const t of ['describeK3sNode', 'checkClusterHealth', 'identifyStaleMember', 'readClusterVersion', 'planStaleNodeRemoval', 'planUninstall', 'planInstall']) {
+      assert.ok(local.includes(t), `${t} is listed as a local activity: ${local.join(', ')}`);
+    }
+    assert.ok(report.activities.filter((a) => a.local).every((a) => a.outcome === 'completed' && a.closedAt && Date.parse(a.closedAt) >= Date.parse(a.scheduledAt)));
+    assert.ok(report.activities.some((a) => a.type === 'installK3s' && !a.local));
+    assert.match(md, /\| checkClusterHealth \(local\) \|/);
+  });
+
   it('a rejected rejoin: the rejection with its key, nothing after it ran, and the wrong-step signal as refused', async () => {
     const { report, md } = await reportOf('rejoin-rejected');
     assert.equal(report.state, 'rejected');
