@@ -141,8 +141,22 @@ describe('payload encryption codec on a dev server with the Web UI', () => {
     assert.ok(payloads.length >= 10, `${payloads.length} payloads`);
     // search attributes are never encoded (the server indexes them): RunbookName/RunbookTarget stay readable
     const [searchAttributes, encoded] = [payloads.filter((p) => p.at.includes('.searchAttributes.')), payloads.filter((p) => !p.at.includes('.searchAttributes.'))];
-    assert.ok(searchAttributes.length >= 2 && searchAttributes.every((p) => /RunbookName|RunbookTarget|RunbookWaitingOn/.test(p.at)), JSON.stringify(searchAttributes.map((p) => p.at)));
-    for (const p of encoded) {
+    // TemporalChangeVersion: the SDK records the run's patch IDs there (patched('local-checks')): IDs only
+    assert.ok(searchAttributes.length >= 2 && searchAttributes.every((p) => /RunbookName|RunbookTarget|RunbookWaitingOn|TemporalChangeVersion/.test(p.at)), JSON.stringify(searchAttributes.map((p) => p.at)));
+    for (const p of searchAttributes.filter((x) => x.at.endsWith('.TemporalChangeVersion'))) {
+      const ids = JSON.parse(Buffer.from(p.data!).toString('utf8')) as string[];
+      assert.ok(ids.every((id) => /^[a-z0-9-]+$/.test(id)), `patch IDs only: ${JSON.stringify(ids)}`);
+    }
+    // markers core writes itself, past the codec: a patch's ID and a local check's type, attempt and times
+    // (never its input or result, which are payloads of their own and encrypted)
+    const coreMarker = (at: string) => /\.markerRecordedEventAttributes\.details\.(patch-data|data)\.payloads\.0$/.test(at);
+    for (const p of encoded.filter((x) => coreMarker(x.at))) {
+      const text = Buffer.from(p.data!).toString('utf8');
+      assert.ok(!text.includes('still-fawn') && !text.includes('alice'), `no node or user in ${p.at}: ${text}`);
+      const keys = Object.keys(JSON.parse(text) as object).sort().join(',');
+      assert.match(keys, /^(deprecated,id|id)$|activity_?[tT]ype/, `marker metadata only in ${p.at}: ${keys}`);
+    }
+    for (const p of encoded.filter((x) => !coreMarker(x.at))) {
       assert.equal(Buffer.from(p.metadata!.encoding!).toString(), ENCRYPTED_ENCODING, `encrypted: ${p.at}`);
       assert.ok(!Buffer.from(p.data!).toString('latin1').includes('still-fawn'), `no plaintext node name in ${p.at}`);
     }
