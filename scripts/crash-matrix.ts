@@ -58,6 +58,7 @@ async function main(): Promise<number> {
     }
     const plan = planMatrix(points, baselines);
     for (const u of plan.unreachable) log(`UNREACHABLE ${u.id}: no scenario's uninterrupted run executes this step`);
+    for (const u of plan.afterEnd) log(`NOT RUN ${u.id}: the run ends in the workflow task that takes this last step's result`);
 
     const results = await pool(plan.runs, concurrency, async ({ rb, scenario, point }) => {
       const rec = await runWithKill(ctx, rb, scenario, point);

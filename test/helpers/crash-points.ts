@@ -441,14 +441,23 @@ export interface MatrixPlan {
   /** Kill points with the scenario that executes their step; `unreachable` lists steps no scenario runs. */
   runs: { rb: RunbookUnderTest; scenario: Scenario; point: CrashPoint }[];
   unreachable: CrashPoint[];
+  /** "after" the runbook's last step: the task that takes its result completes the run, nothing is left to interrupt. */
+  afterEnd: CrashPoint[];
 }
 
 /** Assigns each point the first scenario whose baseline ran its step (not skipped). */
 export function planMatrix(points: CrashPoint[], baselines: Map<string, RunRecord>): MatrixPlan {
   const runs: MatrixPlan['runs'] = [];
   const unreachable: CrashPoint[] = [];
+  const afterEnd: CrashPoint[] = [];
   for (const point of points) {
     const rb = RUNBOOKS.find((r) => r.name === point.runbook)!;
+    // after a runbook's last step there is nothing to interrupt: the workflow task that takes its result
+    // completes the run (CI drew k3s-rejoin/verify-etcd/after and never reached it)
+    if (point.when === 'after' && point.step === rb.steps[rb.steps.length - 1]?.id) {
+      afterEnd.push(point);
+      continue;
+    }
     const scenario = rb.scenarios.find((sc) => {
       const steps = baselines.get(`${rb.name}/${sc.name}`)?.endState?.steps ?? [];
       return steps.includes(`${point.step}:done`);
@@ -456,7 +465,7 @@ export function planMatrix(points: CrashPoint[], baselines: Map<string, RunRecor
     if (scenario) runs.push({ rb, scenario, point });
     else unreachable.push(point);
   }
-  return { runs, unreachable };
+  return { runs, unreachable, afterEnd };
 }
 
 /** What a kill point must show against its scenario's baseline: same end state, no destructive command twice, none missing. */
