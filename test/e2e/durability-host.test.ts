@@ -14,6 +14,7 @@ import { DevServerProcess } from '../helpers/dev-server-process';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { send } from '../helpers/decide';
 import { uniqueId, until } from '../helpers/temporal';
+import { activityAttempts, localActivityOf } from '../helpers/activity-attempts';
 
 const NODE = 'k3s-vm-still-fawn';
 
@@ -51,29 +52,10 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
     return { lab, taskQueue, worker };
   }
 
-  /** core's marker of a local activity (a read-only check): its type and attempt, from the marker's JSON data. */
-  function localActivityOf(e: { markerRecordedEventAttributes?: { markerName?: string | null; details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null } | null }) {
-    const m = e.markerRecordedEventAttributes;
-    if (m?.markerName !== 'core_local_activity') return undefined;
-    const data = m.details?.data?.payloads?.[0]?.data;
-    if (!data) return undefined;
-    const raw = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; activityType?: string; attempt?: number };
-    return { type: raw.activity_type ?? raw.activityType ?? '', attempt: raw.attempt ?? 1 };
-  }
-
   /** The attempt that finished each activity of the run, by activity type (retries show as attempt > 1); local ones from their markers. */
   async function attempts(h: WorkflowHandle): Promise<Record<string, number>> {
-    const events = (await h.fetchHistory()).events ?? [];
-    const types = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]));
     const out: Record<string, number> = {};
-    for (const e of events) {
-      const a = e.activityTaskStartedEventAttributes;
-      const local = localActivityOf(e as Parameters<typeof localActivityOf>[0]);
-      if (local) out[local.type] = Math.max(out[local.type] ?? 0, local.attempt);
-      if (!a) continue;
-      const type = types.get(String(a.scheduledEventId))!;
-      out[type] = Math.max(out[type] ?? 0, a.attempt ?? 1);
-    }
+    for (const a of await activityAttempts(h)) out[a.type] = Math.max(out[a.type] ?? 0, a.attempt || 1);
     return out;
   }
 
@@ -134,7 +116,7 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
     lab.hangOnce('kubectl', 30_000, 'get nodes');
     const t0 = Date.now();
     const h = await client.workflow.start('k3sRejoin', { taskQueue, workflowId: uniqueId('rejoin'), args: [{ node: NODE, dryRun: true }] });
-    const recorded = async (type: string) => ((await h.fetchHistory()).events ?? []).some((e) => localActivityOf(e as Parameters<typeof localActivityOf>[0])?.type === type);
+    const recorded = async (type: string) => ((await h.fetchHistory()).events ?? []).some((e) => localActivityOf(e)?.type === type);
     await until(() => recorded('checkClusterHealth'), 240_000, 500);
     const hungCommandMs = Date.now() - t0;
     await until(() => !fs.existsSync(path.join(lab.dir, 'faults', 'hang-kubectl')), 60_000);
@@ -154,7 +136,7 @@ describe('durability: managed hosts reboot, hang and stay down', () => {
     // the task timed out, and cluster-version's result was recorded after that
     const events = (await h.fetchHistory()).events ?? [];
     const timedOut = events.findIndex((e) => e.workflowTaskTimedOutEventAttributes);
-    const version = events.findIndex((e) => localActivityOf(e as Parameters<typeof localActivityOf>[0])?.type === 'readClusterVersion' || e.activityTaskScheduledEventAttributes?.activityType?.name === 'readClusterVersion');
+    const version = events.findIndex((e) => localActivityOf(e)?.type === 'readClusterVersion' || e.activityTaskScheduledEventAttributes?.activityType?.name === 'readClusterVersion');
     assert.ok(timedOut >= 0, 'the stopped worker\'s workflow task timed out');
     assert.ok(version > timedOut, `cluster-version was recorded after the lost task (event ${version} > ${timedOut})`);
     console.log(`hung command: cluster-health done ${hungCommandMs} ms after start; hung worker: run ended ${hungWorkerMs} ms after SIGSTOP`);

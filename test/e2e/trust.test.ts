@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { startStack, type Stack } from '../helpers/stack';
 import { waitForStatus } from '../helpers/temporal';
 import { fingerprintOf } from '../../src/activities/exec/host-keys';
+import { activityAttempts } from '../helpers/activity-attempts';
 
 const NODE = 'k3s-vm-still-fawn';
 const HOST = 'still-fawn'; // the first host the rejoin of NODE dials (its IOMMU check)
@@ -25,19 +26,7 @@ function rootCause(err: unknown): ApplicationFailure | undefined {
   return found;
 }
 
-/** Every attempt of every activity the run made: [type, attempt, failed?]. */
-async function attempts(h: WorkflowHandle): Promise<{ type: string; attempt: number }[]> {
-  const events = (await h.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, string>();
-  const out: { type: string; attempt: number }[] = [];
-  for (const e of events) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '?');
-    const st = e.activityTaskStartedEventAttributes;
-    if (st) out.push({ type: scheduled.get(String(st.scheduledEventId)) ?? '?', attempt: st.attempt ?? 0 });
-  }
-  return out;
-}
+const attempts = activityAttempts;
 
 describe('trust boundaries on the lab: host keys', () => {
   let s: Stack;
