@@ -51,11 +51,11 @@ describe('durability: Temporal server restarts during a rejoin', () => {
     };
     const status = (pred: (s: RunbookStatus) => boolean, timeoutMs = 180_000) => waitForStatus(h, pred, timeoutMs, client);
 
-    // 1. during a check: every session 1.5 s slower, so cluster-health is mid-activity
-    lab!.delaySessions(1_500);
-    await status((s) => s.steps.find((x) => x.id === 'cluster-health')?.state === 'running');
+    // 1. during a check: cluster-health's first etcd read (the run's first etcdctl) held 10 s. The check is
+    // a local activity inside a workflow task, so the status cannot show it running: the held command can
+    lab!.hangOnce('etcdctl', 10_000, 'member list');
+    await until(() => !fs.existsSync(path.join(lab!.dir, 'faults', 'hang-etcdctl')), 120_000);
     await restart('check cluster-health running');
-    lab!.delaySessions(0);
 
     // 2. while the first gate waits; approve after the restart
     const gate = await status((s) => s.openGate?.step === 'remove-stale-node');
