@@ -41,6 +41,11 @@ export function parseView(stdout: string): ClusterView {
   return { members, health: new Map(parseEndpointHealthJson(health).map((h) => [h.endpoint, h.health] as const)) };
 }
 
+/** A member is healthy when it has client URLs and every one answered the health probe. */
+export function memberHealthy(v: ClusterView, m: EtcdMember): boolean {
+  return m.clientURLs.length > 0 && m.clientURLs.every((u) => v.health.get(u) === true);
+}
+
 export function quorumOf(size: number): number {
   return Math.floor(size / 2) + 1;
 }
@@ -55,9 +60,8 @@ export function etcdActivities(deps: ActivityDeps) {
     return parseView((await runOk(deps, reader.target, etcdView(deps.inventory, reader.node.etcdEndpoint))).stdout);
   }
 
-  const healthy = (v: ClusterView, m: EtcdMember) => m.clientURLs.length > 0 && m.clientURLs.every((u) => v.health.get(u) === true);
   const describe = (v: ClusterView, m: EtcdMember) =>
-    `${m.id} ${m.name || '(unstarted)'} ${m.peerURLs.join(',')}${m.isLearner ? ' learner' : ''}: ${healthy(v, m) ? 'healthy' : 'NOT healthy'}`;
+    `${m.id} ${m.name || '(unstarted)'} ${m.peerURLs.join(',')}${m.isLearner ? ' learner' : ''}: ${memberHealthy(v, m) ? 'healthy' : 'NOT healthy'}`;
 
   /** The first other node whose VM answers etcdctl. */
   async function firstReader(node: string): Promise<{ reader: NodeRef; view: ClusterView }> {
@@ -82,11 +86,11 @@ export function etcdActivities(deps: ActivityDeps) {
       const mineIn = (x: ClusterView) => new Set(membersOf(x.members, target).map((m) => m.id));
       let v = first.view;
       // another member unhealthy stops the run: with the probe's short timeout, a slow answer is asked once more first
-      const sickOther = (x: ClusterView) => x.members.some((m) => !mineIn(x).has(m.id) && !healthy(x, m));
+      const sickOther = (x: ClusterView) => x.members.some((m) => !mineIn(x).has(m.id) && !memberHealthy(x, m));
       if (sickOther(v)) v = await view(reader);
       const mine = mineIn(v);
       const others = v.members.filter((m) => !mine.has(m.id));
-      const healthyOthers = others.filter((m) => healthy(v, m)).length;
+      const healthyOthers = others.filter((m) => memberHealthy(v, m)).length;
       const before = { members: v.members.length, quorum: quorumOf(v.members.length), healthy: healthyOthers };
       const afterSize = v.members.length - mine.size;
       const after = { members: afterSize, quorum: quorumOf(afterSize), healthy: healthyOthers };
@@ -103,7 +107,7 @@ export function etcdActivities(deps: ActivityDeps) {
           ...evidence,
         );
       }
-      const sick = others.filter((m) => !healthy(v, m));
+      const sick = others.filter((m) => !memberHealthy(v, m));
       if (sick.length > 0) {
         throw ApplicationFailure.nonRetryable(
           `the rest of the cluster must be healthy before a member is removed; unhealthy: ${sick.map((m) => m.name || m.id).join(', ')}`,
@@ -129,7 +133,7 @@ export function etcdActivities(deps: ActivityDeps) {
         );
       }
       const m = mine[0]!;
-      if (healthy(v, m)) {
+      if (memberHealthy(v, m)) {
         throw ApplicationFailure.nonRetryable(
           `${node}'s etcd member ${m.id} (${m.name}) is healthy: there is nothing to rejoin`,
           'NothingToRejoin',
@@ -152,7 +156,7 @@ export function etcdActivities(deps: ActivityDeps) {
         const v = await view(reader);
         const mine = membersOf(v.members, target);
         const fresh = mine.find((m) => m.id !== oldMemberId && m.name !== '' && !m.isLearner);
-        const sick = v.members.filter((m) => !healthy(v, m));
+        const sick = v.members.filter((m) => !memberHealthy(v, m));
         problem =
           oldMemberId && v.members.some((m) => m.id === oldMemberId) ? `old member ${oldMemberId} is still listed`
           : !fresh ? `no started, promoted member of ${node} yet (${mine.map((m) => describe(v, m)).join('; ') || 'none listed'})`
@@ -181,7 +185,7 @@ export function etcdActivities(deps: ActivityDeps) {
       const nodes = parseNodesJson((await runOk(deps, reader.target, kubectlGetNodes())).stdout);
       const kube = nodes.find((n) => n.name === node);
       const mine = membersOf(v.members, target);
-      const sick = v.members.filter((m) => !healthy(v, m));
+      const sick = v.members.filter((m) => !memberHealthy(v, m));
       const problems = [
         kube?.ready === 'True' ? '' : `node ${node} is ${kube ? `Ready=${kube.ready}` : 'not listed'}`,
         mine.length ? '' : `${node} has no etcd member`,

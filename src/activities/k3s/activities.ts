@@ -11,7 +11,7 @@ import type { Planned } from '../../workflows/runbook/types';
 import { planOf } from '../plan';
 import { parseK3sVersion, parseK3sUnitExecStart, splitJoinFlags } from '../parse/k3s';
 import { isMemberNotFound } from '../parse/etcdctl';
-import { membersOf, parseView, quorumOf } from '../etcd';
+import { memberHealthy, membersOf, parseView, quorumOf } from '../etcd';
 import { parseNodesJson } from '../parse/kubectl';
 import { parseMemberListJson } from '../parse/etcdctl';
 import * as cmd from './commands';
@@ -138,7 +138,7 @@ export function k3sActivities(deps: ActivityDeps) {
     ]);
     if (view.exitCode !== 0) return { ready: false, seen: `k3s ${service}; etcd member list through ${healthyNode} failed` };
     const v = parseView(view.stdout);
-    const up = v.members.filter((m) => m.clientURLs.some((u) => v.health.get(u) === true)).length;
+    const up = v.members.filter((m) => memberHealthy(v, m)).length;
     const own = v.health.get(healthy.node.etcdEndpoint) === true;
     const seen = `k3s ${service}; its etcd member ${own ? 'healthy' : 'not healthy'}; ${up} of ${v.members.length} members healthy`;
     return { ready: service === 'active' && own && up >= quorumOf(v.members.length), seen };
@@ -159,7 +159,7 @@ export function k3sActivities(deps: ActivityDeps) {
     const v = parseView((await runOk(deps, healthy.target, cmd.etcdView(inv, healthy.node.etcdEndpoint))).stdout);
     const member = v.members.find((m) => m.id === id);
     if (!member) return { listed: false, healthy: false };
-    return { listed: true, healthy: member.clientURLs.length > 0 && member.clientURLs.every((u) => v.health.get(u) === true) };
+    return { listed: true, healthy: memberHealthy(v, member) };
   }
 
   /** Is the member still listed? The member list only: nothing is probed (the removal needs no health). */
