@@ -20,6 +20,7 @@ import { decideUpdate } from '../../src/workflows/runbook/messages';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 import { gateOpen, startTemporal, uniqueId, waitForStatus, workflowBundle } from '../helpers/temporal';
 import { fakeLab } from '../helpers/fake-rejoin';
+import { encryptPayloads } from '../helpers/encrypt-history';
 
 type IHistory = temporal.api.history.v1.IHistory;
 
@@ -142,13 +143,3 @@ describe('checks as local activities', () => {
   });
 
 });
-
-async function encryptPayloads(node: unknown, codec: AesGcmCodec): Promise<void> {
-  if (!node || typeof node !== 'object') return;
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-    if (k === 'searchAttributes') continue;
-    if (k === 'payloads' && Array.isArray(v)) (node as Record<string, unknown>)[k] = await codec.encode(v);
-    else if (k === 'encodedAttributes' && v) (node as Record<string, unknown>)[k] = (await codec.encode([v as never]))[0];
-    else await encryptPayloads(v, codec);
-  }
-}

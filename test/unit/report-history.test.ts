@@ -16,6 +16,7 @@ import { renderMarkdown } from '../../src/report/markdown';
 import { renderHtml } from '../../src/report/html';
 import type { RunbookResult, RunbookStatus, StepStatus } from '../../src/workflows/runbook/types';
 import { HISTORIES_DIR } from '../helpers/histories';
+import { encryptPayloads } from '../helpers/encrypt-history';
 
 /** Recorded histories by workflow ID (a program's phases are found by the IDs it started). */
 function recorded(): Map<string, string> {
@@ -182,17 +183,6 @@ describe('runbook report from recorded histories (no worker)', () => {
     );
   });
 });
-
-/** Every payload of a history encrypted as a worker with the codec writes them (search attributes never are). */
-async function encryptPayloads(node: unknown, codec: AesGcmCodec): Promise<void> {
-  if (!node || typeof node !== 'object') return;
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-    if (k === 'searchAttributes') continue;
-    if (k === 'payloads' && Array.isArray(v)) (node as Record<string, unknown>)[k] = await codec.encode(v);
-    else if (k === 'encodedAttributes' && v) (node as Record<string, unknown>)[k] = (await codec.encode([v as never]))[0];
-    else await encryptPayloads(v, codec);
-  }
-}
 
 /** A made-up run: a history with nothing in it but its start, and the status or result given. */
 function madeUp(steps: StepStatus[], opts: { status?: Partial<RunbookStatus>; result?: Partial<RunbookResult>; input?: object } = {}): RunRecord {
