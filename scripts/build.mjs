@@ -18,69 +18,113 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUILD = path.join(ROOT, 'build');
 const LINK = path.join(BUILD, 'js');
-/** Touched after a complete build; a source newer than it makes the build stale. */
+/**
+ * Touched after a complete build; a source newer than it makes the build stale. It lists what that
+ * build compiled ({ entryPoints, inputs }, paths relative to the checkout), so a change to any of
+ * those files is seen, wherever it lives, and so are the entry points (test/e2e/compiled-entry.test.ts).
+ */
 const STAMP = path.join(BUILD, 'js.stamp');
-/** What is compiled: everything the CLI, the worker and the main job load at run time. */
 /** Earlier builds kept besides the current one. */
 const KEEP_BUILDS = 4;
+/**
+ * The programs run compiled: the `runbook` CLI (bin/runbook), the worker (`npm run worker`), the main
+ * job (`npm start`, with the lab), the workflow bundler (--workflows) and the benchmark's worker (so
+ * `npm run bench` measures the start-up a compiled worker has). Each is compiled with every module it
+ * imports, wherever that lives (scripts/, bench/, lab/src…): esbuild follows the imports (graph(), below).
+ */
+export const ENTRY_POINTS = ['src/client.ts', 'src/worker.ts', 'scripts/main.ts', 'scripts/bundle-workflows.ts', 'bench/worker-proc.ts'];
+/** Compiled whole as well: modules loaded by path rather than imported (require.resolve('./failure-converter')). */
 const SOURCE_DIRS = ['src', 'lab/src'];
-const SOURCE_FILES = [
-  'scripts/main.ts',
-  'scripts/rehearsal-commands.ts',
-  'scripts/bundle-workflows.ts',
-  // the benchmark's worker, so `npm run bench` measures the start-up a compiled worker has
-  'bench/worker-proc.ts',
-  'bench/activities.ts',
-  'package.json',
-  'tsconfig.json',
-];
+/** Inputs of every build that are not compiled themselves. */
+const CONFIG_FILES = ['package.json', 'tsconfig.json'];
 
 const args = new Set(process.argv.slice(2));
 const quiet = args.has('--quiet');
 const log = (m) => quiet || console.error(m);
 
-function sources() {
+const rel = (p) => path.relative(ROOT, p).split(path.sep).join('/');
+
+/** The .ts files of SOURCE_DIRS, relative to the checkout. */
+function sourceDirFiles() {
   const out = [];
   const walk = (dir) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(rel(p));
     }
   };
   for (const d of SOURCE_DIRS) walk(path.join(ROOT, d));
   return out;
 }
 
-/** Whether build/js is missing or older than any source (or the build script itself). */
-export function isStale() {
-  let built;
+/** What the last complete build compiled (its stamp), or undefined: none, or one from before the stamp listed it. */
+export function lastBuild() {
   try {
-    built = fs.statSync(STAMP).mtimeMs;
-    fs.statSync(path.join(LINK, 'src', 'client.js'));
+    const s = JSON.parse(fs.readFileSync(STAMP, 'utf8'));
+    return Array.isArray(s.entryPoints) && Array.isArray(s.inputs) ? { entryPoints: s.entryPoints, inputs: s.inputs, builtAt: fs.statSync(STAMP).mtimeMs } : undefined;
   } catch {
-    return true;
+    return undefined;
   }
-  const inputs = [...sources(), ...SOURCE_FILES.map((f) => path.join(ROOT, f)), fileURLToPath(import.meta.url)];
-  return inputs.some((f) => {
+}
+
+const compiled = (ts) => path.join(LINK, ts.replace(/\.ts$/, '.js'));
+
+/**
+ * Whether build/js must be built: missing, built from other entry points, an entry point's compiled
+ * file missing, or any file that build compiled, a source of SOURCE_DIRS, a config file or this script
+ * newer than it (or gone: an import of a deleted module must fail the build, not run the old copy).
+ */
+export function isStale() {
+  const last = lastBuild();
+  if (!last || ENTRY_POINTS.some((e) => !last.entryPoints.includes(e))) return true;
+  if (ENTRY_POINTS.some((e) => !fs.existsSync(compiled(e)))) return true;
+  const inputs = new Set([...last.inputs, ...sourceDirFiles(), ...CONFIG_FILES]);
+  for (const f of inputs) {
+    let mtime;
     try {
-      return fs.statSync(f).mtimeMs > built;
+      mtime = fs.statSync(path.join(ROOT, f)).mtimeMs;
     } catch {
-      return false;
+      return true;
     }
+    if (mtime > last.builtAt) return true;
+  }
+  return fs.statSync(fileURLToPath(import.meta.url)).mtimeMs > last.builtAt;
+}
+
+/** The checkout's TypeScript files the entry points import, directly or not (esbuild's import graph; nothing written). */
+async function graph(esbuild) {
+  const r = await esbuild.build({
+    entryPoints: ENTRY_POINTS.map((e) => path.join(ROOT, e)),
+    absWorkingDir: ROOT,
+    outdir: path.join(BUILD, 'graph'),
+    bundle: true,
+    packages: 'external',
+    write: false,
+    metafile: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // warnings are the compile's to show; an unresolved import fails here, before anything is written
+    logLevel: 'error',
   });
+  const inputs = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith('node_modules/') && !f.startsWith('../'));
+  // only TypeScript is compiled into build/js: a compiled module would not find anything else beside it
+  const other = inputs.filter((f) => !/\.ts$/.test(f));
+  if (other.length) throw new Error(`build: ${other.join(', ')} imported by a compiled entry point; build/js has no copy: read it by its path in the checkout (src/shared/repo-root.ts, lab/src/lab-dir.ts)`);
+  return inputs;
 }
 
 async function build() {
   const started = Date.now();
+  const stampTime = new Date(started);
   const esbuild = await import('esbuild');
+  const entryPoints = [...new Set([...ENTRY_POINTS, ...(await graph(esbuild)), ...sourceDirFiles()])].sort();
   fs.mkdirSync(BUILD, { recursive: true });
   const out = fs.mkdtempSync(path.join(BUILD, 'js-'));
   fs.chmodSync(out, 0o755);
-  const stampTime = new Date(started);
-  const entryPoints = [...sources(), ...SOURCE_FILES.filter((f) => f.endsWith('.ts')).map((f) => path.join(ROOT, f))];
   await esbuild.build({
-    entryPoints,
+    entryPoints: entryPoints.map((f) => path.join(ROOT, f)),
     outdir: out,
     outbase: ROOT,
     bundle: false,
@@ -96,8 +140,10 @@ async function build() {
   fs.symlinkSync(path.basename(out), tmpLink);
   fs.renameSync(tmpLink, LINK);
   // the stamp records when the sources were read, so an edit made during the build is seen next time
-  fs.closeSync(fs.openSync(STAMP, 'a'));
-  fs.utimesSync(STAMP, stampTime, stampTime);
+  const tmpStamp = `${STAMP}-${process.pid}`;
+  fs.writeFileSync(tmpStamp, `${JSON.stringify({ entryPoints: ENTRY_POINTS, inputs: entryPoints }, null, 1)}\n`);
+  fs.utimesSync(tmpStamp, stampTime, stampTime);
+  fs.renameSync(tmpStamp, STAMP);
   // earlier builds: the last few stay, for processes still running from them (node follows the
   // symlink to the real directory), older ones go
   const earlier = fs
@@ -110,7 +156,11 @@ async function build() {
 }
 
 if (!args.has('--if-stale') || isStale()) {
-  await build();
+  await build().catch((e) => {
+    // esbuild has shown its errors (file, line and the source); its stack trace would only hide them
+    if (Array.isArray(e?.errors) && e.errors.length) process.exit(1);
+    throw e;
+  });
 }
 if (args.has('--workflows')) {
   // the worker's bundle of src/workflows (scripts/bundle-workflows.ts, compiled above): rebuilt only when stale

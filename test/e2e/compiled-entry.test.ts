@@ -1,6 +1,6 @@
-// Issue 14: `runbook` runs compiled JavaScript (build/js, scripts/build.mjs) and is never stale: a source
-// changed after the build is rebuilt before the CLI runs. On a copy of the checkout, so the real build
-// and sources are not touched.
+// Issue 14: `runbook` and `npm start` run compiled JavaScript (build/js, scripts/build.mjs) and are never
+// stale: a source changed after the build is rebuilt before they run. On a copy of the checkout, so the
+// real build and sources are not touched.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -66,5 +66,51 @@ describe('compiled entry points', () => {
     // a compiled module finds the checkout's files from build/js
     const out = execFileSync(process.execPath, ['-e', `const {REPO_ROOT}=require(${JSON.stringify(path.join(built(), 'src', 'shared', 'repo-root.js'))});const {STANDINS_DIR}=require(${JSON.stringify(path.join(built(), 'lab', 'src', 'topology.js'))});console.log(REPO_ROOT+'\\n'+STANDINS_DIR)`], { encoding: 'utf8' });
     assert.deepEqual(out.trim().split('\n'), [fs.realpathSync(copy), path.join(fs.realpathSync(copy), 'lab', 'standins')]);
+  });
+
+  it('npm start runs the compiled main job, rebuilt when a module it imports changed (lab/src, scripts/), and its lab finds lab/', () => {
+    // the start script: set-up, the build when stale, then the compiled main job (no tsx)
+    const steps = (JSON.parse(fs.readFileSync(path.join(copy, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split('&&').map((s) => s.trim());
+    assert.equal(steps.at(-1), 'node build/js/scripts/main.js');
+    assert.ok(!steps.some((s) => /\btsx\b/.test(s)), steps.join(' && '));
+    const buildStep = steps.find((s) => s.startsWith('node scripts/build.mjs '))?.split(' ');
+    assert.ok(buildStep?.includes('--if-stale'), 'npm start rebuilds a stale build first');
+    const npmStartBuild = () => execFileSync(process.execPath, buildStep!.slice(1), { cwd: copy, stdio: ['ignore', 'ignore', 'inherit'] });
+
+    // the build lists the main job among its entry points, and what it imports among the files it compiled
+    const stamp = JSON.parse(fs.readFileSync(path.join(copy, 'build', 'js.stamp'), 'utf8')) as { entryPoints: string[]; inputs: string[] };
+    assert.ok(stamp.entryPoints.includes('scripts/main.ts'), stamp.entryPoints.join(' '));
+    for (const f of ['scripts/main.ts', 'scripts/rehearsal-commands.ts', 'lab/src/index.ts', 'lab/src/topology.ts', 'src/worker.ts']) assert.ok(stamp.inputs.includes(f), f);
+    npmStartBuild();
+    const fresh = built();
+    npmStartBuild();
+    assert.equal(built(), fresh, 'a fresh build is not rebuilt');
+
+    // an edit to a module the main job imports, in lab/src or in scripts/, is compiled before it starts
+    for (const f of ['lab/src/topology.ts', 'scripts/rehearsal-commands.ts']) {
+      const before = built();
+      const marker = `edited_${path.basename(f, '.ts').replace(/-/g, '_')}`;
+      fs.appendFileSync(path.join(copy, f), `\nexport const ${marker} = '${marker}';\n`);
+      npmStartBuild();
+      assert.notEqual(built(), before, `${f} changed: a new build`);
+      assert.match(fs.readFileSync(path.join(built(), f.replace(/\.ts$/, '.js')), 'utf8'), new RegExp(marker));
+    }
+
+    // the compiled main job loads with everything it imports (its argument check runs after every require)
+    const main = spawnSync(process.execPath, ['build/js/scripts/main.js', '--no-such-option'], { cwd: copy, encoding: 'utf8' });
+    assert.equal(main.status, 1, main.stderr);
+    assert.match(main.stderr, /unknown argument --no-such-option/);
+    assert.doesNotMatch(main.stderr, /Cannot find module/);
+
+    // the compiled lab it loads finds the lab's files that are not compiled: stand-ins, their www templates, requirements.json
+    const lab = execFileSync(
+      process.execPath,
+      ['-e', `const t=require('./build/js/lab/src/topology.js');const r=require('./build/js/lab/src/requirements.js');console.log(JSON.stringify({standins:t.STANDINS_DIR,requirements:r.labRequirements().length}))`],
+      { cwd: copy, encoding: 'utf8' },
+    );
+    const { standins, requirements } = JSON.parse(lab) as { standins: string; requirements: number };
+    assert.equal(standins, path.join(fs.realpathSync(copy), 'lab', 'standins'));
+    for (const f of ['lib/hostboot.js', 'www/install.sh', 'k3s']) assert.ok(fs.existsSync(path.join(standins, f)), f);
+    assert.ok(requirements > 0, 'lab/requirements.json read from the checkout');
   });
 });
