@@ -1,5 +1,5 @@
 // What a process list on the lab's hosts and VMs would have shown, kept for tests that prove a secret
-// never travelled in argv: the command of every SSH session on a Proxmox host (the argv of `bash -c`),
+// never travelled in argv: the command of every SSH session on a Proxmox host or a VM (the argv of `bash -c`),
 // every stand-in's own argv (lib/common.js recordArgv), and the guest agent's `guest-exec called` lines.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,8 +22,9 @@ function lines(file: string): string[] {
 /** Every recorded argv, unmasked: sessions first, then stand-ins, each in order. */
 export function argvRecord(labDir: string): ArgvEntry[] {
   const sessions = lines(path.join(labDir, 'sessions.log')).map((l): ArgvEntry => {
-    const [host = '', b64 = ''] = l.split(' ');
-    return { host, vmid: null, tool: 'ssh-session', argv: ['bash', '-c', Buffer.from(b64, 'base64').toString('utf8')] };
+    // `<host> <command, base64>`, and ` <vmid>` for a session on a VM's own sshd (lib/vm-shell.sh)
+    const [host = '', b64 = '', vmid] = l.split(' ');
+    return { host, vmid: vmid ? Number(vmid) : null, tool: 'ssh-session', argv: ['bash', '-c', Buffer.from(b64, 'base64').toString('utf8')] };
   });
   const standins = lines(path.join(labDir, 'argv.log')).map((l) => JSON.parse(l) as ArgvEntry);
   return [...sessions, ...standins];

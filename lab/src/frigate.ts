@@ -5,7 +5,8 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { spawnDetached } from './proc';
 import { readJsonOr, vmDir, writeLabJson } from './state';
-import { STANDINS_DIR, type LabJson } from './topology';
+import { STANDINS_DIR, type LabJson, type LabVm } from './topology';
+import { makeVmSshKey, startVmSshd } from './vm-sshd';
 
 /** Stand-ins of this part, symlinked into $LAB_DIR/bin (first on PATH in every lab shell). */
 export const FRIGATE_BINS: string[] = ['lspci', 'vainfo'];
@@ -43,8 +44,14 @@ export async function setupFrigate(dir: string, l: LabJson): Promise<void> {
     writePassthrough(dir, vm.host, vm.vmid, passed);
   }
   l.pids['frigate-api'] = startFrigateApi(dir);
+  await makeVmSshKey(dir, frigateVm(l));
+  l.pids[FRIGATE_VM_SSHD] = await startVmSshd(dir, frigateVm(l));
   writeLabJson(dir, l);
 }
+
+/** The VM Frigate moves into; its own sshd (lab/src/vm-sshd.ts) is where the copy streams to. */
+export const frigateVm = (l: LabJson): LabVm => l.vms.find((v) => v.host === FRIGATE_HOST)!;
+export const FRIGATE_VM_SSHD = 'sshd:frigate-vm';
 
 /** The daemon that serves Frigate's API wherever its pod runs (lib/frigate-api.js); also at a lab's power-on. */
 export function startFrigateApi(dir: string): number {
@@ -86,7 +93,7 @@ function writePassthrough(dir: string, host: string, vmid: number, devices: Pass
 
 /** This part's sections of the lab's inventory.yaml. */
 export function frigateInventory(l: LabJson): Record<string, unknown> {
-  const vm = l.vms.find((v) => v.host === FRIGATE_HOST)!;
+  const vm = frigateVm(l);
   return {
     frigate: {
       node: vm.node,
@@ -94,7 +101,8 @@ export function frigateInventory(l: LabJson): Record<string, unknown> {
       // every lab VM shares one loopback: the API is reached on the node's own address (hostNetwork)
       apiUrl: `http://${vm.address}:${FRIGATE_API_PORT}`,
       // the lab CT's recordings span the last 3 days (lab/src/lxc.ts): all of them are recent
-      copy: { recentHours: 96 },
+      // the node VM's own sshd (writeInventory lists it under hosts by the node's name): the copy streams into it
+      copy: { recentHours: 96, nodeHost: vm.node },
     },
   };
 }

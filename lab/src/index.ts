@@ -31,6 +31,12 @@ export type { RebootOptions } from './faults';
 export { APPROVERS, type IdentityMode } from './approvers';
 
 export interface LabOptions {
+  /**
+   * How often `qm guest exec` polls the guest agent while a command runs: the real qm's 1000 ms by
+   * default (qemu-server qm.pm `exec`), so the lab costs what a real host does. $LAB_AGENT_POLL_MS
+   * overrides it (scripts/test.sh: the tests assert outcomes, the benchmarks measure the cost).
+   */
+  agentPollMs?: number;
   /** State directory; default a fresh directory under os tmp. Must not hold a running lab (unless `persist`). */
   dir?: string;
   /** A homelab, not a fixture: when `dir` holds a lab built earlier, power it on again from its files (the same
@@ -167,7 +173,7 @@ export class Lab {
     const vms = labVms(subnet, opts.extraNodes);
     const l: LabJson = {
       version: 1, dir, subnet, standins: STANDINS_DIR, k3sVersion: K3S_VERSION, k3sCommit: K3S_COMMIT, goVersion: GO_VERSION,
-      token: '', httpBase, installScriptUrl: `${httpBase}/install.sh`, agentBootMs: 1500, restartSec: 5,
+      token: '', httpBase, installScriptUrl: `${httpBase}/install.sh`, agentBootMs: 1500, agentPollMs: opts.agentPollMs ?? Number(process.env.LAB_AGENT_POLL_MS || 1000), restartSec: 5,
       hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { address: hostAddress(subnet, h), port: SSH_PORT }])),
       vms, pids: {},
     };

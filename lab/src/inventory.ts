@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { APPROVERS } from './approvers';
-import { frigateInventory } from './frigate';
+import { frigateInventory, frigateVm } from './frigate';
 import { lxcInventory } from './lxc';
 import { pbsInventory } from './pbs';
-import { HOSTS, type LabJson } from './topology';
+import { HOSTS, SSH_PORT, type LabJson } from './topology';
 
 /** approvals.identity and approvals.allowedSigners (absolute: the worker reads it on this machine). */
 export interface LabApprovals {
@@ -19,6 +19,9 @@ export function writeInventory(labDir: string, l: LabJson, approvals: LabApprova
   const hosts: Record<string, { address: string; port: number }> = {};
   const nodes: Record<string, object> = {};
   for (const h of HOSTS) hosts[h.name] = { address: l.hosts[h.name]!.address, port: l.hosts[h.name]!.port };
+  // the Frigate node VM's own sshd (lab/src/vm-sshd.ts), named as its K3s node: frigate.copy.nodeHost
+  const fvm = frigateVm(l);
+  hosts[fvm.node] = { address: fvm.address, port: SSH_PORT };
   // every VM of the lab, extra ones included (Lab.start's extraNodes); GPU passthrough is the topology's node only
   for (const vm of l.vms) {
     const gpuPassthrough = HOSTS.some((h) => h.node === vm.node && h.gpuPassthrough);

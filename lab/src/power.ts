@@ -5,7 +5,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostGuests, poweredOffMarker } from './faults';
-import { FRIGATE_API_PORT, startFrigateApi } from './frigate';
+import { FRIGATE_API_PORT, FRIGATE_VM_SSHD, frigateVm, startFrigateApi } from './frigate';
+import { startVmSshd } from './vm-sshd';
 import { startHttpd } from './http';
 import { CT_MOUNTS } from './lxc';
 import { killAll, portFree } from './proc';
@@ -41,6 +42,7 @@ function listenPorts(l: LabJson): [string, number][] {
   const out: [string, number][] = [[`${l.subnet}.${HTTP_HOST_OCTET}`, HTTP_PORT]];
   for (const h of Object.values(l.hosts)) out.push([h.address, h.port]);
   for (const vm of l.vms) for (const p of [2379, 2380, 2381, FRIGATE_API_PORT]) out.push([vm.address, p]);
+  out.push([frigateVm(l).address, SSH_PORT]);
   return out;
 }
 
@@ -80,6 +82,7 @@ export async function powerOnLab(dir: string): Promise<void> {
     }),
   );
   pids['frigate-api'] = startFrigateApi(dir);
+  pids[FRIGATE_VM_SSHD] = await startVmSshd(dir, frigateVm(l));
   updateLabJson(dir, (j) => (j.pids = { ...pids }));
   for (const h of hosts) await hostGuests(dir, 'startall', h);
 }

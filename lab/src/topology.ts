@@ -68,6 +68,8 @@ export interface LabJson {
   installScriptUrl: string;
   /** The guest agent answers this long after a VM boots. */
   agentBootMs: number;
+  /** `qm guest exec` polls the agent this often while a command runs (the real qm: 1000 ms). */
+  agentPollMs?: number;
   /** systemd RestartSec of the k3s unit. */
   restartSec: number;
   hosts: Record<string, { address: string; port: number }>;

@@ -39,6 +39,14 @@ export const frigateSchema = z.strictObject({
   copy: z.strictObject({
     recentHours: z.number().int().min(1).max(24 * 30).default(24),
     maxCopyMiB: z.number().int().min(1).max(1024 * 64).default(512),
+    /**
+     * The node VM's own sshd, as a key of `hosts`: the copy streams into it (tar through one SSH channel
+     * out of the CT, into the VM through another, sha256 checked at both ends). Without it the copy goes
+     * through the guest agent: at most 1 MiB per `qm guest exec`, each at least a second (slow).
+     */
+    nodeHost: nameSchema.optional(),
+    /** Recordings stream in batches of this many MiB: a crash re-sends at most the batch in flight. */
+    batchMiB: z.number().int().min(1).max(4096).default(64),
   }).prefault({}),
   /** Health: a Coral answers in a few ms (5-10 typical); every camera above this fps. */
   health: z.strictObject({

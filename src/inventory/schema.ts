@@ -48,6 +48,7 @@ export const inventorySchema = z
         keepaliveIntervalMs: z.number().int().positive().default(5_000),
       })
       .prefault({}),
+    /** Machines the worker reaches over SSH: the Proxmox hosts, and the Frigate node VM's own sshd (frigate.copy.nodeHost). */
     hosts: z.record(nameSchema, hostSchema),
     k3s: z.strictObject({
       /** URL of the K3s install script (https://get.k3s.io, or the lab's loopback copy). */
@@ -119,6 +120,13 @@ export function crossCheckInventory(raw: unknown): Array<{ path: (string | numbe
         message: `unknown host "${host}" (hosts: ${Object.keys(hosts).join(', ')})`,
       });
     }
+  }
+  const nodeHost = obj(obj(inv.frigate).copy).nodeHost;
+  if (typeof nodeHost === 'string' && !(nodeHost in hosts)) {
+    issues.push({
+      path: ['frigate', 'copy', 'nodeHost'],
+      message: `unknown host "${nodeHost}": list the node VM's sshd under hosts (hosts: ${Object.keys(hosts).join(', ')})`,
+    });
   }
   const pinned = Object.values(hosts).every((h) => {
     const pins = obj(h).hostKeyFingerprints;

@@ -7,7 +7,7 @@ import { parseQmGuestExec } from '../parse/qm.js';
 import { redactError } from './redact.js';
 import { SshPool, type SshPoolOptions } from './ssh-pool.js';
 import { buildCommand, DEFAULT_TIMEOUT_MS, describeTarget, qmTimeoutSeconds } from './targets.js';
-import type { CommandResult, Executor, RunOptions, Target } from './types.js';
+import type { CommandResult, Executor, RunOptions, StreamingCommand, Target } from './types.js';
 
 export interface ExecutorOptions extends SshPoolOptions {
   /** How often onProgress fires while a command runs. Default 2000 ms. */
@@ -126,5 +126,42 @@ export function createExecutor(inventory: Inventory, opts: ExecutorOptions = {})
     }
   }
 
-  return { pool, run, close: () => pool.close() };
+  /** The channel is held (with its pool slot) until the command ends; the caller reads and writes it. */
+  async function stream(target: Target, script: string, options: Pick<RunOptions, 'signal' | 'secrets'> = {}): Promise<StreamingCommand> {
+    if (target.kind === 'vm') throw ApplicationFailure.nonRetryable(`cannot stream into ${describeTarget(target)}: the guest agent has no streams (use the VM's own sshd as a host)`, 'BadInput');
+    const { signal } = options;
+    const host = pool.hostConfig(target.host);
+    const command = buildCommand(target, script);
+    return new Promise<StreamingCommand>((opened, failed) => {
+      pool.withSlot(target.host, signal, async () => {
+        const ch = await pool.openChannel(target.host, command);
+        const err: Buffer[] = [];
+        let exit: { code: number | null; signal?: string } | undefined;
+        const close = () => {
+          try {
+            ch.signal('KILL');
+          } catch {
+            /* gone */
+          }
+          ch.close();
+        };
+        const onAbort = () => close();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        ch.stderr.on('data', (d: Buffer) => err.push(d));
+        ch.on('exit', (code: number | null, sig?: string) => (exit = { code, signal: sig ?? undefined }));
+        const done = new Promise<Omit<CommandResult, 'stdout'>>((resolve, reject) => {
+          ch.on('close', () => {
+            signal?.removeEventListener('abort', onAbort);
+            const stderr = Buffer.concat(err).toString('utf8');
+            if (!exit) return reject(redactError(new Error(`connection to ${target.host} (${host.address}:${host.port}) lost while streaming on ${describeTarget(target)}${stderr ? `: ${stderr.trim()}` : ''}`), options.secrets));
+            resolve({ exitCode: exit.code, stderr, ...(exit.signal ? { signal: exit.signal } : {}) });
+          });
+        });
+        opened({ stdout: ch, stdin: ch, done, close });
+        await done.catch(() => undefined);
+      }).catch(failed);
+    });
+  }
+
+  return { pool, run, stream, close: () => pool.close() };
 }

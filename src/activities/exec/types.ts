@@ -32,8 +32,23 @@ export interface CommandResult {
   truncated?: boolean;
 }
 
+/** A command whose stdin and stdout are streams (the channel itself): for data that does not fit in memory. */
+export interface StreamingCommand {
+  stdout: NodeJS.ReadableStream;
+  stdin: NodeJS.WritableStream;
+  /** Settles when the command ends: its exit code and stderr (stdout was the stream). Rejects if the connection dies. */
+  done: Promise<Omit<CommandResult, 'stdout'>>;
+  /** Kills the command (where sshd allows) and closes the channel. */
+  close(): void;
+}
+
 export interface Executor {
   run(target: Target, script: string, options?: RunOptions): Promise<CommandResult>;
+  /**
+   * Starts `script` on a host or a CT with its stdin and stdout as streams. Not for VMs: the guest
+   * agent has no streams (1 MiB of input per call, output only once the command ends).
+   */
+  stream?(target: Target, script: string, options?: Pick<RunOptions, 'signal' | 'secrets'>): Promise<StreamingCommand>;
   /** Closes every pooled connection. */
   close(): Promise<void>;
 }

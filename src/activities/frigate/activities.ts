@@ -16,6 +16,7 @@ import * as cmd from './commands';
 import { adaptConfig, cameraNames, CORAL_DETECTOR, databasePath } from './config';
 import * as db from './database';
 import { frigateManifest } from './manifest';
+import { batches, streamBatch, type CopyFile } from './stream-copy';
 
 export interface FrigateTarget {
   node: string;
@@ -73,6 +74,7 @@ const REC_PATH = /^recordings\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\.mp4$/;
 const CHUNK = 512 * 1024;
 const BATCH_BYTES = 8 * 1024 * 1024; // raw bytes per tar batch
 const PLAN_LIST_MAX = 20;
+const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
 
 function heartbeat(details: string): void {
   try {
@@ -185,6 +187,44 @@ export function frigateActivities(deps: ActivityDeps) {
       await runOk(deps, vm(), `cat >> ${shellQuote(file)}`, { stdin: b64.slice(i, i + CHUNK) });
       heartbeat(`${file}: ${i + CHUNK} of ${b64.length}`);
     }
+  }
+
+  /** The node VM's own sshd (frigate.copy.nodeHost), where the copy streams; without it, the guest agent. */
+  const streamed = () => frigate().copy.nodeHost !== undefined;
+  const nodeSsh = (): Target => ({ kind: 'host', host: frigate().copy.nodeHost! });
+
+  /** Recordings streamed in batches (stream-copy.ts), the progress in the heartbeat; returns the number of batches. */
+  async function streamRecordings(f: FrigateInventory, todo: CopyFile[]): Promise<number> {
+    const total = todo.reduce((a, r) => a + r.size, 0);
+    let sent = 0;
+    let done = 0;
+    let files = 0;
+    let last = 0;
+    const progress = (force = false) => {
+      if (!force && Date.now() - last < 1000) return;
+      last = Date.now();
+      heartbeat(`recordings: ${files} of ${todo.length} verified (${mib(done)} of ${mib(total)} MiB), ${mib(sent)} MiB sent`);
+    };
+    const parts = batches(todo, f.copy.batchMiB * 1024 * 1024);
+    for (const part of parts) {
+      await streamBatch({ exec: deps.exec, f, ct: ct(), node: nodeSsh(), signal: activityRunOptions().signal, onBytes: (n) => ((sent += n), progress()) }, part);
+      files += part.length;
+      done += part.reduce((a, r) => a + r.size, 0);
+      progress(true);
+    }
+    return parts.length;
+  }
+
+  /** The old path, for an inventory without frigate.copy.nodeHost: tar in base64 through `qm guest exec`, 1 MiB per call. */
+  async function recordingsThroughAgent(f: FrigateInventory, todo: CopyFile[]): Promise<number> {
+    const parts = batches(todo, BATCH_BYTES);
+    for (const batch of parts) {
+      const tar = await runOk(deps, ct(), cmd.tarFromLxc(f, batch.map((x) => x.path)), { timeoutMs: 300_000 });
+      const tmp = `${f.hostPaths.media}/.incoming.tar.b64`;
+      await writeB64(tmp, tar.stdout.trim());
+      await runOk(deps, vm(), `cd ${shellQuote(f.hostPaths.media)} && base64 -d ${shellQuote(tmp)} | tar -xf - && rm -f ${shellQuote(tmp)}`, { timeoutMs: 300_000 });
+    }
+    return parts.length;
   }
 
   async function apiGet(f: FrigateInventory, p: '/api/version' | '/api/stats') {
@@ -315,14 +355,20 @@ export function frigateActivities(deps: ActivityDeps) {
       const src = describeTarget(ct());
       const dst = describeTarget(vm());
       const dbOnNode = nodeDb(f, lxc.dbPath);
+      const shown = files.slice(0, PLAN_LIST_MAX).map((x) => x.path);
+      const more = files.length > PLAN_LIST_MAX ? ` … (${files.length} files)` : '';
       const commands = [
         ...(k3s.configSha === configSha ? [`# ${f.hostPaths.config}/config.yml is already the adapted config`] : [
           `${src}: ${cmd.catFile(f.lxc.configPath)}`,
           `# adapted: ${adapted.changes.join('; ') || 'no changes'}`,
-          `${dst}: base64 -d > ${f.hostPaths.config}/config.yml  (sha256 ${configSha.slice(0, 12)})`,
+          `${streamed() ? describeTarget(nodeSsh()) : dst}: ${streamed() ? 'cat' : 'base64 -d'} > ${f.hostPaths.config}/config.yml  (sha256 ${configSha.slice(0, 12)})`,
         ]),
-        ...(files.length === 0 ? [`# all ${lxc.recs.length} recent recordings are on ${dst} already`] : [
-          `${src}: ${cmd.tarFromLxc(f, files.slice(0, PLAN_LIST_MAX).map((x) => x.path))}${files.length > PLAN_LIST_MAX ? ` … (${files.length} files)` : ''}`,
+        ...(files.length === 0 ? [`# all ${lxc.recs.length} recent recordings are on ${dst} already`] : streamed() ? [
+          `${src}: ${cmd.tarOutWithSums(f, shown)}${more}`,
+          `${describeTarget(nodeSsh())}: ${cmd.untarToStaging(f, shown)}${more}`,
+          `# in batches of ${f.copy.batchMiB} MiB; a file goes into place only when its sha256 is the same at both ends`,
+        ] : [
+          `${src}: ${cmd.tarFromLxc(f, shown)}${more}`,
           `${dst}: cd ${shellQuote(f.hostPaths.media)} && base64 -d | tar -xf -`,
         ]),
         ...(rowsMissing === 0 ? [`# ${dbOnNode} indexes all ${lxc.recs.length} recent recordings already`] : [
@@ -360,33 +406,18 @@ export function frigateActivities(deps: ActivityDeps) {
         const adapted = adaptConfig((await lxcConfig(f)).config);
         if (sha(adapted.text) !== facts.configSha) throw refuse("Frigate's config in the CT changed since the plan was approved: run again");
         const cfg = `${f.hostPaths.config}/config.yml`;
-        await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
-        await runOk(deps, vm(), `base64 -d ${shellQuote(`${cfg}.b64`)} > ${shellQuote(`${cfg}.tmp`)} && mv ${shellQuote(`${cfg}.tmp`)} ${shellQuote(cfg)} && rm -f ${shellQuote(`${cfg}.b64`)}`);
+        if (streamed()) await runOk(deps, nodeSsh(), cmd.writeFromStdin(cfg), { stdin: adapted.text });
+        else {
+          await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
+          await runOk(deps, vm(), `base64 -d ${shellQuote(`${cfg}.b64`)} > ${shellQuote(`${cfg}.tmp`)} && mv ${shellQuote(`${cfg}.tmp`)} ${shellQuote(cfg)} && rm -f ${shellQuote(`${cfg}.b64`)}`);
+        }
         evidence.push(`config.yml written to ${cfg} (${adapted.changes.join('; ') || 'unchanged'})`);
       } else evidence.push('config.yml already there');
       const todo = facts.files.filter((r) => k3s.recs.get(r.path) !== r.size);
       for (const r of todo) if (!REC_PATH.test(r.path) || r.path.includes('..')) throw ApplicationFailure.nonRetryable(`bad recording path ${JSON.stringify(r.path)}`, 'BadInput');
-      let batch: typeof todo = [];
-      let batchBytes = 0;
-      let batches = 0;
-      const flush = async () => {
-        if (batch.length === 0) return;
-        const tar = await runOk(deps, ct(), cmd.tarFromLxc(f, batch.map((x) => x.path)), { timeoutMs: 300_000 });
-        const tmp = `${f.hostPaths.media}/.incoming.tar.b64`;
-        await writeB64(tmp, tar.stdout.trim());
-        await runOk(deps, vm(), `cd ${shellQuote(f.hostPaths.media)} && base64 -d ${shellQuote(tmp)} | tar -xf - && rm -f ${shellQuote(tmp)}`, { timeoutMs: 300_000 });
-        batches++;
-        batch = [];
-        batchBytes = 0;
-      };
-      for (const r of todo) {
-        if (batch.length && batchBytes + r.size > BATCH_BYTES) await flush();
-        batch.push(r);
-        batchBytes += r.size;
-      }
-      await flush();
       const bytes = todo.reduce((a, r) => a + r.size, 0);
-      evidence.push(`${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`);
+      const batches = streamed() ? await streamRecordings(f, todo) : await recordingsThroughAgent(f, todo);
+      evidence.push(`${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}${streamed() ? `, streamed into ${describeTarget(nodeSsh())}, sha256 equal at both ends` : ', through the guest agent'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`);
 
       // the database after the files: the import keeps only rows whose file is on the node
       const target = nodeDb(f, ctDb);
@@ -394,8 +425,9 @@ export function frigateActivities(deps: ActivityDeps) {
         const hi = facts.window?.hi ?? lo - 1;
         const snap = await runOk(deps, ct(), db.exportSnapshot(ctDb, lo, hi), { timeoutMs: 300_000 });
         const b64 = `${target}.incoming.b64`;
-        await writeB64(b64, snap.stdout.trim());
-        const imported = (await runOk(deps, vm(), db.importSnapshot(b64, target, f.hostPaths.media), { timeoutMs: 300_000 })).stdout.trim().split(/\s+/);
+        if (streamed()) await runOk(deps, nodeSsh(), cmd.writeFromStdin(b64), { stdin: snap.stdout.trim(), timeoutMs: 300_000 });
+        else await writeB64(b64, snap.stdout.trim());
+        const imported = (await runOk(deps, streamed() ? nodeSsh() : vm(), db.importSnapshot(b64, target, f.hostPaths.media), { timeoutMs: 300_000 })).stdout.trim().split(/\s+/);
         evidence.push(imported[0] === 'created'
           ? `${target}: consistent snapshot of ${ctDb} put in place with ${imported[1]} recordings rows (${imported[2]} without their file left out)`
           : `${target}: ${imported[1]} recordings rows merged into the database there (${imported[2]} without their file left out)`);

@@ -55,3 +55,38 @@ export const serviceActive = (f: FrigateInventory): string => shellCommand(['sys
 export const serviceEnabled = (f: FrigateInventory): string => shellCommand(['systemctl', 'is-enabled', f.lxc.service]);
 /** Stop it and keep it from starting again when the CT boots (both Frigates would record the cameras). */
 export const serviceDisableNow = (f: FrigateInventory): string => shellCommand(['systemctl', 'disable', '--now', f.lxc.service]);
+
+/** Where streamed recordings land on the node before their sha256 is checked, and the list of checked ones. */
+export const copyDir = (f: FrigateInventory): string => `${f.hostPaths.media}/.frigate-copy`;
+export const STAGING = 'incoming';
+export const VERIFIED = 'verified';
+
+/**
+ * In the CT: the files as one tar on stdout, and their sha256 on stderr, read at the same time (the
+ * second read comes from the page cache). Exit 97: sha256sum failed.
+ */
+export function tarOutWithSums(f: FrigateInventory, files: string[]): string {
+  const list = shellCommand(['--', ...files]);
+  return `cd ${shellQuote(f.lxc.mediaPath)} && { sha256sum ${list} >&2 & h=$!; tar -cf - ${list}; t=$?; wait $h || exit 97; exit $t; }`;
+}
+
+/** On the node (its own sshd): unpack stdin into an empty staging dir, then print the sha256 of what arrived. */
+export function untarToStaging(f: FrigateInventory, files: string[]): string {
+  const stage = shellQuote(`${copyDir(f)}/${STAGING}`);
+  return `rm -rf ${stage} && mkdir -p ${stage} && cd ${stage} && tar -xf - && sha256sum ${shellCommand(['--', ...files])}`;
+}
+
+/** On the node: each `<sha256>  <path>` line of stdin is a checked file: into place (a rename), then listed as verified. */
+export function acceptStaged(f: FrigateInventory): string {
+  const q = shellQuote;
+  return [
+    `cd ${q(f.hostPaths.media)}`,
+    `while read -r sum p; do mkdir -p "$(dirname "$p")" && mv -f ${q(`${copyDir(f)}/${STAGING}`)}/"$p" "$p" && printf '%s  %s\\n' "$sum" "$p" >> ${q(`${copyDir(f)}/${VERIFIED}`)} || exit 1; done`,
+  ].join(' && ');
+}
+
+/** On the node: write stdin to `file` whole (a temporary file, then a rename). */
+export function writeFromStdin(file: string): string {
+  const dir = file.slice(0, file.lastIndexOf('/')) || '/';
+  return `mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(`${file}.tmp`)} && mv -f ${shellQuote(`${file}.tmp`)} ${shellQuote(file)}`;
+}

@@ -1,0 +1,105 @@
+// Phase 3's recordings at wire speed: a tar stream out of the CT through one SSH channel, into the node
+// VM's own sshd through another; the worker only pipes bytes. A file is put in place only once its
+// sha256 on the node equals its sha256 in the CT, so a crash re-sends at most the batch in flight.
+import type { FrigateInventory } from '../../inventory/frigate';
+import { describeTarget } from '../exec/targets';
+import type { Executor, StreamingCommand, Target } from '../exec/types';
+import * as cmd from './commands';
+
+export interface CopyFile {
+  path: string;
+  size: number;
+}
+
+export interface StreamCopyContext {
+  exec: Executor;
+  f: FrigateInventory;
+  ct: Target;
+  node: Target;
+  signal?: AbortSignal;
+  /** Bytes that came out of the CT so far in this batch (for the heartbeat). */
+  onBytes?: (n: number) => void;
+}
+
+/** Files in batches of about `batchBytes` (a file larger than that is a batch of its own). */
+export function batches(files: CopyFile[], batchBytes: number): CopyFile[][] {
+  const out: CopyFile[][] = [];
+  let cur: CopyFile[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (cur.length && bytes + file.size > batchBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(file);
+    bytes += file.size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** `sha256sum` output (`<hex>  <path>`, paths already validated: no escaping) → path → sha256. */
+export function parseSums(text: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (m) sums.set(m[2]!, m[1]!);
+  }
+  return sums;
+}
+
+/**
+ * One batch: streamed, checked at both ends, the matching files renamed into place and listed as
+ * verified. Returns what went in; throws (retryable) when a file's sums differ or a side failed,
+ * leaving nothing of this batch in place but the files that matched.
+ */
+export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[]): Promise<{ verified: CopyFile[]; bytes: number }> {
+  if (!ctx.exec.stream) throw new Error('this executor cannot stream');
+  const paths = files.map((x) => x.path);
+  const src = await ctx.exec.stream(ctx.ct, cmd.tarOutWithSums(ctx.f, paths), { signal: ctx.signal });
+  src.stdin.end(); // tar in the CT reads nothing
+  let dst: StreamingCommand;
+  try {
+    dst = await ctx.exec.stream(ctx.node, cmd.untarToStaging(ctx.f, paths), { signal: ctx.signal });
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+  let bytes = 0;
+  const nodeOut: Buffer[] = [];
+  dst.stdout.on('data', (d: Buffer) => nodeOut.push(d));
+  src.stdout.on('data', (d: Buffer) => {
+    bytes += d.length;
+    ctx.onBytes?.(d.length);
+  });
+  src.stdout.pipe(dst.stdin);
+  // tar -x stops reading at the archive's end marker, before the last record's padding: once the node's
+  // side is done, the rest of the CT's output is read and dropped, or the CT's channel never closes
+  void dst.done.finally(() => {
+    src.stdout.unpipe(dst.stdin);
+    src.stdout.resume();
+  }).catch(() => undefined);
+  // one side failing must not leave the other waiting on a stream that never moves again
+  const [s, d] = await Promise.all([
+    src.done.catch((e: unknown) => (dst.close(), Promise.reject(e))),
+    dst.done.catch((e: unknown) => (src.close(), Promise.reject(e))),
+  ]);
+  const from = describeTarget(ctx.ct);
+  const to = describeTarget(ctx.node);
+  const otherLines = (t: string) => t.split('\n').filter((l) => l && !/^[0-9a-f]{64} /.test(l)).join('; ');
+  if (s.exitCode !== 0) throw new Error(`tar in ${from} exited ${s.exitCode ?? s.signal}${s.exitCode === 97 ? ' (sha256sum failed)' : ''}: ${otherLines(s.stderr).slice(0, 400)}`);
+  if (d.exitCode !== 0) throw new Error(`tar on ${to} exited ${d.exitCode ?? d.signal}: ${d.stderr.trim().slice(0, 400)}`);
+  const atSource = parseSums(s.stderr);
+  const atNode = parseSums(Buffer.concat(nodeOut).toString('utf8'));
+  const verified = files.filter((x) => atSource.get(x.path) !== undefined && atSource.get(x.path) === atNode.get(x.path));
+  if (verified.length) {
+    const res = await ctx.exec.run(ctx.node, cmd.acceptStaged(ctx.f), { stdin: verified.map((x) => `${atNode.get(x.path)}  ${x.path}\n`).join(''), signal: ctx.signal });
+    if (res.exitCode !== 0) throw new Error(`on ${to}: moving the checked recordings into place failed: ${res.stderr.trim().slice(0, 400)}`);
+  }
+  const differ = files.filter((x) => !verified.includes(x));
+  if (differ.length) {
+    throw new Error(`${differ.length} of ${files.length} recordings arrived on ${to} with a sha256 other than in ${from} (e.g. ${differ[0]!.path}): they are sent again on the next attempt`);
+  }
+  return { verified, bytes };
+}
