@@ -1,5 +1,6 @@
 // Phase 3's part of the lab: PCIe devices, /dev/apex_0 and /dev/dri in the VM, vainfo, Frigate in K3s and its API.
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -214,15 +215,19 @@ export class LabFrigate {
     return JSON.parse(execFileSync('python3', ['-c', script, db], { encoding: 'utf8' })) as FrigateRecording[];
   }
 
-  /** The LXC's Frigate stores a new segment of `camera` now (file, then its row in /config/frigate.db). */
-  recordInCt(camera: string): FrigateRecording {
+  /**
+   * The LXC's Frigate stores a new segment of `camera` (file, then its row in /config/frigate.db): now,
+   * or at `at`, of about `bytes` (random after the mp4 header, so every segment's sha256 differs).
+   */
+  recordInCt(camera: string, opts: { at?: Date; bytes?: number } = {}): FrigateRecording {
     const ct = path.join(this.dir, 'hosts', FRIGATE_LXC.host, 'cts', String(FRIGATE_LXC.ctid), 'fs');
-    const t = new Date();
+    const t = opts.at ?? new Date();
     const p2 = (n: number) => String(n).padStart(2, '0');
     const rel = `${t.getUTCFullYear()}-${p2(t.getUTCMonth() + 1)}-${p2(t.getUTCDate())}/${p2(t.getUTCHours())}/${camera}/${p2(t.getUTCMinutes())}.${p2(t.getUTCSeconds())}.mp4`;
     const file = path.join(ct, 'media', 'frigate', 'recordings', rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), Buffer.alloc(2048, camera)]));
+    const body = opts.bytes === undefined ? Buffer.alloc(2048, camera) : crypto.randomBytes(opts.bytes);
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), body]));
     return JSON.parse(execFileSync('python3', [FRIGATE_DB_PY, 'add', path.join(ct, 'config', 'frigate.db'), path.join(ct, 'media', 'frigate'), rel], { encoding: 'utf8' })) as FrigateRecording;
   }
 
