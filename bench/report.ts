@@ -133,7 +133,8 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push(`![Ratios of this run](${svgRef})`);
   L.push('');
   const cl = r.cli ?? {};
-  L.push('Issue 14\'s goals in this run (the rest of its figures are not measured yet):');
+  const cp = r.copy;
+  L.push('Issue 14\'s goals in this run:');
   L.push('');
   L.push('| figure | measured | goal | |');
   L.push('|---|---:|---:|---|');
@@ -144,6 +145,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push(`| resume after SIGKILL at a gate (§4) | ${ms(z.atGateSticky1s)} | ≤ ${fmt(z.goalMs)} ms | ${met(z.atGateSticky1s?.medianMs, z.goalMs)} |`);
   L.push(`| 20-step read-only runbook / floor (§1) | ${x(p.ratios?.engineOverFloor)} | ≤ 1.30× | ${met(p.ratios?.engineOverFloor, 1.3)} |`);
   L.push(`| ${f.hosts ?? 50}-host fan-out / raw ssh2 (§2) | ${x(f.ratios?.engineAllOverRawAll)} | ≤ 1.30× | ${met(f.ratios?.engineAllOverRawAll, 1.3)} |`);
+  L.push(`| Phase 3 copy, ${cp?.mib ?? 256} MiB CT → node / raw tar over two ssh2 channels (§6) | ${x(cp?.ratio)} | ≤ 1.30× | ${met(cp?.ratio, cp?.goal)} |`);
   L.push('');
 
   // 1
@@ -283,6 +285,25 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('');
   L.push('`--help` loads only commander and the command definitions (src/client.ts); what a command does, and the Temporal SDK with it, loads when the command runs (src/cli/commands.ts).');
   L.push('');
+
+  // 6
+  if (cp) {
+    L.push(`## 6. Phase 3's copy, CT → node (${machine})`);
+    L.push('');
+    L.push(`${cp.mib} MiB of recordings (${cp.files} segments) that the lab's Frigate LXC indexes, copied to the Frigate node VM, ${r.config?.copyRuns} interleaved runs after a warm-up of each, the node emptied before every run. `
+      + 'Floor: `tar -cf -` in the CT (`pct exec` over one ssh2 channel) piped by the worker into `tar -xf -` on the node VM\'s own sshd (another channel). '
+      + 'Engine: the copy-frigate-data activity (src/activities/frigate/stream-copy.ts): the same two channels per batch of `copy.batchMiB`, sha256 in the CT and on the node, '
+      + 'the checked files renamed into place, the database snapshot, and the read-back of every file and row.');
+    L.push('');
+    L.push('| method | median | MiB/s | × floor |');
+    L.push('|---|---:|---:|---:|');
+    L.push(`| floor: raw tar \\| tar over two ssh2 channels | ${ms(cp.raw)} | ${fmt(cp.mib / (cp.raw.medianMs / 1000), 1)} | 1.00× |`);
+    L.push(`| copy-frigate-data, streamed | ${ms(cp.engine)} | ${fmt(cp.mib / (cp.engine.medianMs / 1000), 1)} | ${x(cp.ratio)} (goal ≤ ${fmt(cp.goal)}×, ${met(cp.ratio, cp.goal)}) |`);
+    L.push(`| the old path (base64 through \`qm guest exec\`), timed on ${fmt(cp.oldPath.mib)} MiB, scaled to ${cp.mib} MiB | ${fmt(cp.oldPath.scaledMs / 1000)} s | ${fmt(cp.oldPath.mib / (cp.oldPath.ms / 1000), 2)} | ${x(cp.oldPath.scaledMs / cp.raw.medianMs)} |`);
+    L.push('');
+    L.push(`The lab's qm polls the guest agent every ${cp.agentPollMs} ms while a command runs, as qemu-server's qm.pm \`exec\` does (one status at once, then \`sleep 1\`): the old path pays it for every 512 KiB of base64.`);
+    L.push('');
+  }
 
   L.push('## How to run');
   L.push('');

@@ -20,6 +20,7 @@ import { startInput } from '../src/cli/runbooks';
 import { ensureSearchAttributes } from '../src/shared/search-attributes-setup';
 import { statusQuery } from '../src/workflows/runbook/messages';
 import { preflight } from './commands';
+import { benchCopy } from './copy';
 import { closeRaw, connectRaw, runRaw, type RawHost } from './floor';
 import { startFleet, type Fleet } from './fleet';
 import { renderMarkdown, renderSvg } from './report';
@@ -49,6 +50,10 @@ export interface BenchConfig {
   cliRuns: number;
   /** Measured runs of `runbook plan k3s-rejoin` (a whole dry run each). */
   planRuns: number;
+  /** Phase 3 copy: MiB of recordings, measured runs, MiB timed on the old path. */
+  copyMiB: number;
+  copyRuns: number;
+  copyOldMiB: number;
   /** heartbeatTimeout of the step killed mid-command in the resume benchmark. */
   resumeHeartbeatTimeout: string;
   ansible: boolean;
@@ -78,6 +83,9 @@ function config(argv: string[]): { cfg: BenchConfig; out?: string } {
     ansibleFanRuns: num('BENCH_ANSIBLE_FAN_RUNS', undefined, 1, 1),
     startupRuns: num('BENCH_STARTUP_RUNS', undefined, 3, 1),
     resumeRuns: num('BENCH_RESUME_RUNS', undefined, 3, 1),
+    copyMiB: num('BENCH_COPY_MIB', undefined, 256, 8),
+    copyRuns: num('BENCH_COPY_RUNS', undefined, 3, 1),
+    copyOldMiB: num('BENCH_COPY_OLD_MIB', undefined, 8, 4),
     cliRuns: num('BENCH_CLI_RUNS', undefined, 7, 2),
     planRuns: num('BENCH_PLAN_RUNS', undefined, 3, 1),
     resumeHeartbeatTimeout: process.env.BENCH_RESUME_HEARTBEAT ?? (o.smoke ? '2s' : '5s'),
@@ -719,6 +727,14 @@ async function main(): Promise<void> {
       } finally {
         await stopWorker(w);
       }
+    }
+
+    // ------------------------------------------------------------------ 6. Phase 3's copy, CT → node
+    {
+      log(`6. Phase 3's copy: ${cfg.copyMiB} MiB of recordings CT → node, streamed vs raw tar|tar over two ssh2 channels, ${cfg.copyRuns} runs; the old path on ${cfg.copyOldMiB} MiB`);
+      const copy = await benchCopy(lab, { mib: cfg.copyMiB, runs: cfg.copyRuns, oldMib: cfg.copyOldMiB }, log);
+      results.copy = copy;
+      log(`   ratio ${copy.ratio}× (goal ≤ ${copy.goal}×); the old path scaled to ${cfg.copyMiB} MiB: ${round(copy.oldPath.scaledMs / 1000)} s`);
     }
   } finally {
     await cleanup();

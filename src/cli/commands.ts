@@ -11,6 +11,7 @@ import { printPlan, printStatus } from './print';
 import { output, withClient } from './context';
 import { decide, type DecideRequest } from './decide';
 import { listPending, printPending } from './pending';
+import { heartbeats } from './heartbeats';
 import { progress, watch as watchRun } from './watch';
 import { writeReport, type ReportOptions } from './report';
 import { defaultWorkflowId, runbookEntry, startInput } from './runbooks';
@@ -95,8 +96,10 @@ export async function plan(runbook: string, opts: StartOptions, json: boolean): 
 
 export async function status(id: string, json: boolean): Promise<void> {
   await withClient(async (client) => {
-    const s: RunbookStatus = await client.workflow.getHandle(id).query(statusQuery);
-    output(json, s, printStatus(s));
+    const handle = client.workflow.getHandle(id);
+    // the heartbeat of a change in flight is a view only: a run that is gone still answers its query
+    const [s, progress] = await Promise.all([handle.query(statusQuery) as Promise<RunbookStatus>, heartbeats(client, handle).catch(() => [])]);
+    output(json, progress.length ? { ...s, progress } : s, printStatus(s, progress));
   });
 }
 

@@ -1,4 +1,5 @@
 // Human-readable rendering of a run's status for the terminal.
+import type { ActivityProgress } from './heartbeats';
 import { GO_ON, STOP } from '../workflows/runbook/decision';
 import type { RunbookResult, RunbookStatus } from '../workflows/runbook/types';
 
@@ -7,7 +8,7 @@ function decideHint(s: RunbookStatus, verb: string, id: string, step: string): s
   return `runbook ${verb} ${id} --step ${step} ${s.identity === 'signatures' ? '[--key <your key>]' : '--by <you>'}`;
 }
 
-export function printStatus(s: RunbookStatus): string {
+export function printStatus(s: RunbookStatus, progress: ActivityProgress[] = []): string {
   const lines = [`${s.runbook} on ${s.target}${s.dryRun ? ' (dry run)' : ''}: ${s.state}${s.startedBy ? `, started by ${s.startedBy}` : ''}`];
   for (const step of s.steps) {
     lines.push(`  ${step.state.padEnd(8)} ${step.id.padEnd(18)} ${step.title}`);
@@ -22,6 +23,7 @@ export function printStatus(s: RunbookStatus): string {
     if (p.openGate) lines.push(`    ${p.openGate.instructions}`, `    ${decideHint(s, GO_ON[p.openGate.kind], p.workflowId, p.openGate.step)}`);
     if (p.timer) lines.push(`    next timer fires at ${p.timer.firesAt}: ${p.timer.purpose}`);
   }
+  for (const p of progress) lines.push(`  in flight: ${p.activity} (attempt ${p.attempt}): ${p.details}`);
   if (s.timer) lines.push(`  next timer: ${s.timer.step} fires at ${s.timer.firesAt}: ${s.timer.purpose}`);
   if (s.openGate) {
     const step = s.steps.find((x) => x.id === s.openGate!.step);

@@ -46,7 +46,7 @@ export const frigateSchema = z.strictObject({
      */
     nodeHost: nameSchema.optional(),
     /** Recordings stream in batches of this many MiB: a crash re-sends at most the batch in flight. */
-    batchMiB: z.number().int().min(1).max(4096).default(64),
+    batchMiB: z.number().int().min(1).max(4096).default(256),
   }).prefault({}),
   /** Health: a Coral answers in a few ms (5-10 typical); every camera above this fps. */
   health: z.strictObject({

@@ -25,7 +25,7 @@ test('npm run bench works on a tiny size (smoke)', { timeout: 360_000 }, async (
     });
     assert.equal(code, 0, `bench --smoke failed:\n${output.slice(-4000)}`);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-    for (const section of ['machineAtStart', 'perStep', 'fanout', 'startup', 'resume', 'cli']) assert.ok(results[section], `results.json has ${section}`);
+    for (const section of ['machineAtStart', 'perStep', 'fanout', 'startup', 'resume', 'cli', 'copy']) assert.ok(results[section], `results.json has ${section}`);
     assert.ok(Number(results.machineAtStart!.cores) > 0);
     assert.ok(Number((results.perStep!.ratios as Record<string, number>).engineOverFloor) > 0);
     const md = fs.readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
@@ -36,6 +36,10 @@ test('npm run bench works on a tiny size (smoke)', { timeout: 360_000 }, async (
     for (const v of [startup.compiled.toFirstTask.medianMs, cli.help.compiled.medianMs, cli.status.compiled.medianMs, cli.planRejoin.medianMs]) assert.ok(v > 0, JSON.stringify({ startup, cli }));
     assert.match(md, /`runbook plan k3s-rejoin` on the stale lab, wall \(§5\) \| \d+ ms \|/);
     assert.match(md, /## 5\. The runbook CLI/);
+    // Phase 3's copy: the streamed path, the raw floor and the old path were each timed
+    const copy = results.copy as { raw: { medianMs: number }; engine: { medianMs: number }; oldPath: { ms: number } };
+    for (const v of [copy.raw.medianMs, copy.engine.medianMs, copy.oldPath.ms]) assert.ok(v > 0, JSON.stringify(copy));
+    assert.match(md, /Phase 3 copy, \d+ MiB CT → node \/ raw tar over two ssh2 channels \(§6\) \| \d+\.\d+× \|/);
     assert.match(md, /!\[Ratios of this run\]\(ratios\.svg\)/);
     assert.match(fs.readFileSync(path.join(out, 'ratios.svg'), 'utf8'), /^<svg /);
   } finally {

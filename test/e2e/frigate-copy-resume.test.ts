@@ -15,6 +15,7 @@ import { tmpLogDir } from '../helpers/crash-points';
 import { until, uniqueId } from '../helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { approveEveryGate } from '../helpers/approve-every-gate';
+import { heartbeats } from '../../src/cli/heartbeats';
 import type { RunbookResult } from '../../src/workflows/runbook/types';
 
 const BIG = 6; // recordings of 700 KiB: with copy.batchMiB 1, one batch each
@@ -70,6 +71,9 @@ describe('frigate migration: a worker lost in the middle of the streamed copy', 
     await until(() => sends().length > 0, 300_000, 100);
     lab!.delaySessions(1_500);
     await until(() => verified().some((p) => big.some((b) => b.path.endsWith(p))), 120_000, 100);
+    // `runbook status` shows the copy's progress from its heartbeat (src/cli/heartbeats.ts)
+    const inFlight = await heartbeats(client, h);
+    assert.ok(inFlight.some((p) => p.activity === 'copyFrigateData' && /^recordings: \d+ of \d+ verified/.test(p.details)), JSON.stringify(inFlight));
     await first.kill();
     const before = verified();
     const inodes = new Map(before.map((p) => [p, fs.statSync(nodeFile(lab!, p)).ino]));

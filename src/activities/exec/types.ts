@@ -34,6 +34,7 @@ export interface CommandResult {
 
 /** A command whose stdin and stdout are streams (the channel itself): for data that does not fit in memory. */
 export interface StreamingCommand {
+  /** Must be read to its end (or resumed): the channel closes, and `done` settles, only after that. */
   stdout: NodeJS.ReadableStream;
   stdin: NodeJS.WritableStream;
   /** Settles when the command ends: its exit code and stderr (stdout was the stream). Rejects if the connection dies. */

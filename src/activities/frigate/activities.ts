@@ -16,7 +16,7 @@ import * as cmd from './commands';
 import { adaptConfig, cameraNames, CORAL_DETECTOR, databasePath } from './config';
 import * as db from './database';
 import { frigateManifest } from './manifest';
-import { batches, streamBatch, type CopyFile } from './stream-copy';
+import { acceptBatch, batches, streamBatch, type CopyFile } from './stream-copy';
 
 export interface FrigateTarget {
   node: string;
@@ -128,7 +128,12 @@ export function frigateActivities(deps: ActivityDeps) {
 
   /** What the node VM has: recordings (path → size), the config's sha256, the database's rows since `since` (null: no database). */
   async function k3sSide(f: FrigateInventory, ctDb = db.DEFAULT_DB_PATH, since = 0): Promise<{ recs: Map<string, number>; configSha: string | null; rows: Map<string, string> | null }> {
-    const res = await runOk(deps, vm(), cmd.listK3sFrigate(f));
+    // the node VM's own sshd when there is one: no guest-agent round trips (a second each)
+    const on = streamed() ? nodeSsh() : vm();
+    const [res, rows] = await Promise.all([
+      runOk(deps, on, cmd.listK3sFrigate(f)),
+      deps.exec.run(on, db.listNodeRows(nodeDb(f, ctDb), since), activityRunOptions({ timeoutMs: 60_000 })),
+    ]);
     const recs = new Map<string, number>();
     let configSha: string | null = null;
     for (const line of res.stdout.split('\n')) {
@@ -137,7 +142,6 @@ export function frigateActivities(deps: ActivityDeps) {
       const c = /^config ([0-9a-f]{64}) /.exec(line);
       if (c) configSha = c[1]!;
     }
-    const rows = await deps.exec.run(vm(), db.listNodeRows(nodeDb(f, ctDb), since), activityRunOptions({ timeoutMs: 60_000 }));
     if (rows.exitCode !== 0) throw refuse(`cannot read Frigate's database on ${f.node} (python3 with sqlite3 is needed there): ${rows.stderr.trim().split('\n').pop()}`);
     return { recs, configSha, rows: parseNodeRows(rows.stdout) };
   }
@@ -206,12 +210,21 @@ export function frigateActivities(deps: ActivityDeps) {
       heartbeat(`recordings: ${files} of ${todo.length} verified (${mib(done)} of ${mib(total)} MiB), ${mib(sent)} MiB sent`);
     };
     const parts = batches(todo, f.copy.batchMiB * 1024 * 1024);
-    for (const part of parts) {
-      await streamBatch({ exec: deps.exec, f, ct: ct(), node: nodeSsh(), signal: activityRunOptions().signal, onBytes: (n) => ((sent += n), progress()) }, part);
-      files += part.length;
-      done += part.reduce((a, r) => a + r.size, 0);
-      progress(true);
+    const ctx = { exec: deps.exec, f, ct: ct(), node: nodeSsh(), signal: activityRunOptions().signal, onBytes: (n: number) => ((sent += n), progress()) };
+    // a batch is renamed into place while the next one streams; the accepts run in order
+    let accepted: Promise<void> = Promise.resolve();
+    let failed = false;
+    for (const [i, part] of parts.entries()) {
+      if (failed) break;
+      const batch = await streamBatch(ctx, part, i);
+      accepted = accepted.then(() => acceptBatch(ctx, batch)).then(() => {
+        files += part.length;
+        done += part.reduce((a, r) => a + r.size, 0);
+        progress(true);
+      });
+      accepted.catch(() => (failed = true));
     }
+    await accepted;
     return parts.length;
   }
 
@@ -225,6 +238,20 @@ export function frigateActivities(deps: ActivityDeps) {
       await runOk(deps, vm(), `cd ${shellQuote(f.hostPaths.media)} && base64 -d ${shellQuote(tmp)} | tar -xf - && rm -f ${shellQuote(tmp)}`, { timeoutMs: 300_000 });
     }
     return parts.length;
+  }
+
+  /** The adapted config onto the node unless it is there already; returns its evidence line. */
+  async function copyConfig(f: FrigateInventory, onNode: string | null, approved: string): Promise<string> {
+    if (onNode === approved) return 'config.yml already there';
+    const adapted = adaptConfig((await lxcConfig(f)).config);
+    if (sha(adapted.text) !== approved) throw refuse("Frigate's config in the CT changed since the plan was approved: run again");
+    const cfg = `${f.hostPaths.config}/config.yml`;
+    if (streamed()) await runOk(deps, nodeSsh(), cmd.writeFromStdin(cfg), { stdin: adapted.text });
+    else {
+      await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
+      await runOk(deps, vm(), `base64 -d ${shellQuote(`${cfg}.b64`)} > ${shellQuote(`${cfg}.tmp`)} && mv ${shellQuote(`${cfg}.tmp`)} ${shellQuote(cfg)} && rm -f ${shellQuote(`${cfg}.b64`)}`);
+    }
+    return `config.yml written to ${cfg} (${adapted.changes.join('; ') || 'unchanged'})`;
   }
 
   async function apiGet(f: FrigateInventory, p: '/api/version' | '/api/stats') {
@@ -402,32 +429,31 @@ export function frigateActivities(deps: ActivityDeps) {
       const ctDb = facts.dbPath ?? db.DEFAULT_DB_PATH;
       const lo = facts.window?.lo ?? 0;
       const k3s = await k3sSide(f, ctDb, lo);
-      if (k3s.configSha !== facts.configSha) {
-        const adapted = adaptConfig((await lxcConfig(f)).config);
-        if (sha(adapted.text) !== facts.configSha) throw refuse("Frigate's config in the CT changed since the plan was approved: run again");
-        const cfg = `${f.hostPaths.config}/config.yml`;
-        if (streamed()) await runOk(deps, nodeSsh(), cmd.writeFromStdin(cfg), { stdin: adapted.text });
-        else {
-          await writeB64(`${cfg}.b64`, Buffer.from(adapted.text).toString('base64'));
-          await runOk(deps, vm(), `base64 -d ${shellQuote(`${cfg}.b64`)} > ${shellQuote(`${cfg}.tmp`)} && mv ${shellQuote(`${cfg}.tmp`)} ${shellQuote(cfg)} && rm -f ${shellQuote(`${cfg}.b64`)}`);
-        }
-        evidence.push(`config.yml written to ${cfg} (${adapted.changes.join('; ') || 'unchanged'})`);
-      } else evidence.push('config.yml already there');
+      // the config moves while the recordings stream (through the guest agent, one thing at a time)
+      const config = copyConfig(f, k3s.configSha, facts.configSha);
+      config.catch(() => undefined); // awaited below
+      if (!streamed()) await config;
+      // the database's snapshot is read in the CT while the recordings move (it is put in place after them)
+      const needDb = k3s.rows === null || recordings.some((r) => !k3s.rows!.has(r.id));
+      const snapshot = needDb ? runOk(deps, ct(), db.exportSnapshot(ctDb, lo, facts.window?.hi ?? lo - 1), { timeoutMs: 300_000 }) : undefined;
+      snapshot?.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
       const todo = facts.files.filter((r) => k3s.recs.get(r.path) !== r.size);
       for (const r of todo) if (!REC_PATH.test(r.path) || r.path.includes('..')) throw ApplicationFailure.nonRetryable(`bad recording path ${JSON.stringify(r.path)}`, 'BadInput');
       const bytes = todo.reduce((a, r) => a + r.size, 0);
       const batches = streamed() ? await streamRecordings(f, todo) : await recordingsThroughAgent(f, todo);
+      evidence.push(await config);
       evidence.push(`${todo.length} recordings copied (${bytes} bytes in ${batches} batch${batches === 1 ? '' : 'es'}${streamed() ? `, streamed into ${describeTarget(nodeSsh())}, sha256 equal at both ends` : ', through the guest agent'}), ${facts.files.length - todo.length + facts.alreadyThere} were there already`);
 
       // the database after the files: the import keeps only rows whose file is on the node
       const target = nodeDb(f, ctDb);
-      if (k3s.rows === null || recordings.some((r) => !k3s.rows!.has(r.id))) {
-        const hi = facts.window?.hi ?? lo - 1;
-        const snap = await runOk(deps, ct(), db.exportSnapshot(ctDb, lo, hi), { timeoutMs: 300_000 });
+      if (snapshot) {
+        const snap = await snapshot;
         const b64 = `${target}.incoming.b64`;
-        if (streamed()) await runOk(deps, nodeSsh(), cmd.writeFromStdin(b64), { stdin: snap.stdout.trim(), timeoutMs: 300_000 });
-        else await writeB64(b64, snap.stdout.trim());
-        const imported = (await runOk(deps, streamed() ? nodeSsh() : vm(), db.importSnapshot(b64, target, f.hostPaths.media), { timeoutMs: 300_000 })).stdout.trim().split(/\s+/);
+        const imported = (streamed()
+          // one round trip: the snapshot on stdin into its file, then the import
+          ? await runOk(deps, nodeSsh(), `${cmd.writeFromStdin(b64)} && ${db.importSnapshot(b64, target, f.hostPaths.media)}`, { stdin: snap.stdout.trim(), timeoutMs: 300_000 })
+          : (await writeB64(b64, snap.stdout.trim()), await runOk(deps, vm(), db.importSnapshot(b64, target, f.hostPaths.media), { timeoutMs: 300_000 }))
+        ).stdout.trim().split(/\s+/);
         evidence.push(imported[0] === 'created'
           ? `${target}: consistent snapshot of ${ctDb} put in place with ${imported[1]} recordings rows (${imported[2]} without their file left out)`
           : `${target}: ${imported[1]} recordings rows merged into the database there (${imported[2]} without their file left out)`);

@@ -58,30 +58,43 @@ export const serviceDisableNow = (f: FrigateInventory): string => shellCommand([
 
 /** Where streamed recordings land on the node before their sha256 is checked, and the list of checked ones. */
 export const copyDir = (f: FrigateInventory): string => `${f.hostPaths.media}/.frigate-copy`;
-export const STAGING = 'incoming';
 export const VERIFIED = 'verified';
+const staging = (f: FrigateInventory, batch?: number) => `${copyDir(f)}/incoming${batch === undefined ? '' : `/${Number(batch)}`}`;
+
+/**
+ * sha256 of files, `<hex> <space or *><path>` per line: OpenSSL's (SHA-NI, several times coreutils' speed
+ * here) where it is installed, else coreutils' sha256sum. Paths are checked recording paths (no leading -).
+ */
+const SUM = 'h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$@"; else sha256sum "$@"; fi; }';
 
 /**
  * In the CT: the files as one tar on stdout, and their sha256 on stderr, read at the same time (the
- * second read comes from the page cache). Exit 97: sha256sum failed.
+ * second read comes from the page cache). Exit 97: the checksum failed.
  */
 export function tarOutWithSums(f: FrigateInventory, files: string[]): string {
-  const list = shellCommand(['--', ...files]);
-  return `cd ${shellQuote(f.lxc.mediaPath)} && { sha256sum ${list} >&2 & h=$!; tar -cf - ${list}; t=$?; wait $h || exit 97; exit $t; }`;
+  const list = shellCommand(files);
+  return `${SUM}; cd ${shellQuote(f.lxc.mediaPath)} && { h ${list} >&2 & p=$!; tar -cf - -- ${list}; t=$?; wait $p || exit 97; exit $t; }`;
 }
 
-/** On the node (its own sshd): unpack stdin into an empty staging dir, then print the sha256 of what arrived. */
-export function untarToStaging(f: FrigateInventory, files: string[]): string {
-  const stage = shellQuote(`${copyDir(f)}/${STAGING}`);
-  return `rm -rf ${stage} && mkdir -p ${stage} && cd ${stage} && tar -xf - && sha256sum ${shellCommand(['--', ...files])}`;
+/** On the node (its own sshd): unpack stdin into this batch's emptied staging dir, then print the sha256 of what arrived. */
+export function untarToStaging(f: FrigateInventory, files: string[], batch = 0): string {
+  const stage = shellQuote(staging(f, batch));
+  // the first batch of an attempt empties all of staging: what a lost attempt left there is never in place
+  const clear = shellQuote(batch === 0 ? staging(f) : staging(f, batch));
+  return `${SUM}; rm -rf ${clear} && mkdir -p ${stage} && cd ${stage} && tar -xf - && h ${shellCommand(files)}`;
 }
 
-/** On the node: each `<sha256>  <path>` line of stdin is a checked file: into place (a rename), then listed as verified. */
-export function acceptStaged(f: FrigateInventory): string {
+/**
+ * On the node: the checked files of a batch into place (hard links made from staging in one `cp`, each
+ * atomic; then staging goes), and stdin (their `<sha256>  <path>` lines) appended to the verified list.
+ */
+export function acceptStaged(f: FrigateInventory, files: string[], batch = 0): string {
   const q = shellQuote;
   return [
-    `cd ${q(f.hostPaths.media)}`,
-    `while read -r sum p; do mkdir -p "$(dirname "$p")" && mv -f ${q(`${copyDir(f)}/${STAGING}`)}/"$p" "$p" && printf '%s  %s\\n' "$sum" "$p" >> ${q(`${copyDir(f)}/${VERIFIED}`)} || exit 1; done`,
+    `cd ${q(staging(f, batch))}`,
+    `cp -alf --parents -- ${shellCommand(files)} ${q(`${f.hostPaths.media}/`)}`,
+    `cat >> ${q(`${copyDir(f)}/${VERIFIED}`)}`,
+    `rm -rf ${q(staging(f, batch))}`,
   ].join(' && ');
 }
 

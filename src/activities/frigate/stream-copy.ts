@@ -49,19 +49,26 @@ export function parseSums(text: string): Map<string, string> {
   return sums;
 }
 
+export interface StreamedBatch {
+  index: number;
+  /** Files whose sha256 on the node equals their sha256 in the CT, with that sum; the others differ. */
+  verified: Array<CopyFile & { sha256: string }>;
+  differ: CopyFile[];
+  bytes: number;
+}
+
 /**
- * One batch: streamed, checked at both ends, the matching files renamed into place and listed as
- * verified. Returns what went in; throws (retryable) when a file's sums differ or a side failed,
- * leaving nothing of this batch in place but the files that matched.
+ * One batch streamed into its own staging dir on the node and checked at both ends; nothing is in
+ * place yet (acceptBatch). Throws (retryable) when a side failed.
  */
-export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[]): Promise<{ verified: CopyFile[]; bytes: number }> {
+export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], index: number): Promise<StreamedBatch> {
   if (!ctx.exec.stream) throw new Error('this executor cannot stream');
   const paths = files.map((x) => x.path);
   const src = await ctx.exec.stream(ctx.ct, cmd.tarOutWithSums(ctx.f, paths), { signal: ctx.signal });
   src.stdin.end(); // tar in the CT reads nothing
   let dst: StreamingCommand;
   try {
-    dst = await ctx.exec.stream(ctx.node, cmd.untarToStaging(ctx.f, paths), { signal: ctx.signal });
+    dst = await ctx.exec.stream(ctx.node, cmd.untarToStaging(ctx.f, paths, index), { signal: ctx.signal });
   } catch (e) {
     src.close();
     throw e;
@@ -88,18 +95,32 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[]): Pr
   const from = describeTarget(ctx.ct);
   const to = describeTarget(ctx.node);
   const otherLines = (t: string) => t.split('\n').filter((l) => l && !/^[0-9a-f]{64} /.test(l)).join('; ');
-  if (s.exitCode !== 0) throw new Error(`tar in ${from} exited ${s.exitCode ?? s.signal}${s.exitCode === 97 ? ' (sha256sum failed)' : ''}: ${otherLines(s.stderr).slice(0, 400)}`);
+  if (s.exitCode !== 0) throw new Error(`tar in ${from} exited ${s.exitCode ?? s.signal}${s.exitCode === 97 ? ' (the checksum failed)' : ''}: ${otherLines(s.stderr).slice(0, 400)}`);
   if (d.exitCode !== 0) throw new Error(`tar on ${to} exited ${d.exitCode ?? d.signal}: ${d.stderr.trim().slice(0, 400)}`);
   const atSource = parseSums(s.stderr);
   const atNode = parseSums(Buffer.concat(nodeOut).toString('utf8'));
-  const verified = files.filter((x) => atSource.get(x.path) !== undefined && atSource.get(x.path) === atNode.get(x.path));
-  if (verified.length) {
-    const res = await ctx.exec.run(ctx.node, cmd.acceptStaged(ctx.f), { stdin: verified.map((x) => `${atNode.get(x.path)}  ${x.path}\n`).join(''), signal: ctx.signal });
+  const verified: StreamedBatch['verified'] = [];
+  const differ: CopyFile[] = [];
+  for (const x of files) {
+    const sum = atSource.get(x.path);
+    if (sum !== undefined && sum === atNode.get(x.path)) verified.push({ ...x, sha256: sum });
+    else differ.push(x);
+  }
+  return { index, verified, differ, bytes };
+}
+
+/**
+ * The checked files of a batch renamed into place and listed as verified; then, if any file of it
+ * differed, a retryable error (they stay out, and the next attempt sends them again).
+ */
+export async function acceptBatch(ctx: StreamCopyContext, batch: StreamedBatch): Promise<void> {
+  const to = describeTarget(ctx.node);
+  if (batch.verified.length) {
+    const res = await ctx.exec.run(ctx.node, cmd.acceptStaged(ctx.f, batch.verified.map((x) => x.path), batch.index), { stdin: batch.verified.map((x) => `${x.sha256}  ${x.path}\n`).join(''), signal: ctx.signal });
     if (res.exitCode !== 0) throw new Error(`on ${to}: moving the checked recordings into place failed: ${res.stderr.trim().slice(0, 400)}`);
   }
-  const differ = files.filter((x) => !verified.includes(x));
-  if (differ.length) {
-    throw new Error(`${differ.length} of ${files.length} recordings arrived on ${to} with a sha256 other than in ${from} (e.g. ${differ[0]!.path}): they are sent again on the next attempt`);
+  if (batch.differ.length) {
+    const n = batch.differ.length + batch.verified.length;
+    throw new Error(`${batch.differ.length} of ${n} recordings arrived on ${to} with a sha256 other than in ${describeTarget(ctx.ct)} (e.g. ${batch.differ[0]!.path}): they are sent again on the next attempt`);
   }
-  return { verified, bytes };
 }

@@ -23,11 +23,12 @@ export const frigateMigrationDoc: RunbookDocSource = {
       onlyIfNeeded: 'nothing when the node has the label already.',
     },
     'copy-frigate-data': {
-      on: 'the CT (`pct exec <ctid>`, read) and the node\'s VM (written), through the worker',
-      commands: [frigate.catFile(f.lxc.configPath), frigate.tarFromLxc(f, [P.recordings])],
+      on: 'the CT (`pct exec <ctid>`, read) and the node\'s VM (written through its own sshd, `frigate.copy.nodeHost`), the worker piping the bytes',
+      commands: [frigate.catFile(f.lxc.configPath), frigate.tarOutWithSums(f, [P.recordings]), frigate.untarToStaging(f, [P.recordings]), frigate.acceptStaged(f, [P.recordings])],
       onlyIfNeeded:
         `the config (adapted for K3s) only when ${f.hostPaths.config}/config.yml on the node differs; the recordings of the last \`copy.recentHours\` the node lacks ` +
-        `(unpacked under ${f.hostPaths.media}, in batches); Frigate's database as a consistent sqlite3 backup (recordings rows outside the copy window left out) ` +
+        `(streamed in batches of \`copy.batchMiB\`, each file put in place under ${f.hostPaths.media} only when its sha256 on the node equals its sha256 in the CT, so a crash re-sends at most the batch in flight; ` +
+        `without \`copy.nodeHost\` they go as base64 through \`qm guest exec\`, 512 KiB per call: slow); Frigate's database as a consistent sqlite3 backup (recordings rows outside the copy window left out) ` +
         `only while the node's ${nodeDb} lacks rows. More than \`copy.maxCopyMiB\` stops the run.`,
       alsoRuns: [
         { what: "in the CT: a consistent sqlite3 backup of Frigate's database, rows outside the copy window left out", commands: [db.exportSnapshot(db.DEFAULT_DB_PATH, P.windowStart, P.windowEnd)] },
