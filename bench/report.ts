@@ -227,7 +227,7 @@ export function renderMarkdown(r: R, svgRef: string): string {
   L.push('');
   L.push('| worker code | Worker.create returned | first task polled | first step running |');
   L.push('|---|---:|---:|---:|');
-  L.push(`| **compiled** (\`node build/js/…\`, scripts/build.mjs) + prebuilt bundle: what \`npm run worker\` and the systemd unit run (\`npm start\` still runs through tsx) | ${ms(s.compiled?.toReady)} | ${ms(s.compiled?.toFirstTask)} | ${ms(s.compiled?.toFirstStep)} |`);
+  L.push(`| **compiled** (\`node build/js/…\`, scripts/build.mjs) + prebuilt bundle: what \`npm run worker\`, the systemd unit and \`npm start\`'s main job run | ${ms(s.compiled?.toReady)} | ${ms(s.compiled?.toFirstTask)} | ${ms(s.compiled?.toFirstStep)} |`);
   L.push(`| tsx + prebuilt bundle (\`workflowBundle: { codePath }\`) | ${ms(s.prebuilt?.toReady)} | ${ms(s.prebuilt?.toFirstTask)} | ${ms(s.prebuilt?.toFirstStep)} |`);
   L.push(`| tsx, bundled at start (\`workflowsPath\`) | ${ms(s.bundleAtStart?.toReady)} | ${ms(s.bundleAtStart?.toFirstTask)} | ${ms(s.bundleAtStart?.toFirstStep)} |`);
   L.push('');

@@ -54,7 +54,10 @@ void describe('lab', { timeout: 240_000 }, () => {
 
   void test('inventory.yaml validates against the schema and points at the lab', () => {
     const inv = inventorySchema.parse(parse(fs.readFileSync(lab.inventoryPath, 'utf8')));
-    assert.deepEqual(Object.keys(inv.hosts).sort(), ['fun-bedbug', 'pumped-piglet', 'pve', 'still-fawn']);
+    // the four Proxmox hosts, and the Frigate node VM's own sshd (lab/src/vm-sshd.ts) on the node's address
+    assert.deepEqual(Object.keys(inv.hosts).sort(), ['fun-bedbug', 'k3s-vm-still-fawn', 'pumped-piglet', 'pve', 'still-fawn']);
+    assert.equal(inv.hosts['k3s-vm-still-fawn']!.address, inv.k3s.nodes['k3s-vm-still-fawn']!.address);
+    assert.equal(inv.frigate?.copy.nodeHost, 'k3s-vm-still-fawn');
     assert.equal(inv.k3s.installScriptUrl, lab.installScriptUrl);
     assert.equal(inv.k3s.nodes['k3s-vm-still-fawn']!.vmid, 108);
     assert.equal(inv.k3s.nodes['k3s-vm-still-fawn']!.gpuPassthrough, true);

@@ -59,10 +59,9 @@ export class MainJob {
       RUNBOOK_TEMPORAL_UI_PORT: String(o.uiPort),
     };
     for (const k of ['RUNBOOK_INVENTORY', 'RUNBOOK_TASK_QUEUE', 'TEMPORAL_ADDRESS']) delete env[k];
-    // as `npm start` runs it: through tsx (the compiled main job and lab are not validated yet, issue 14);
-    // its worker's prebuilt workflow bundle is rebuilt here when a workflow changed
+    // as `npm start` runs it: compiled (build/js, rebuilt here when a source or a workflow changed)
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--workflows', '--quiet'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/main.ts', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, ['build/js/scripts/main.js', ...(o.args ?? [])], { cwd: REPO, env, detached: true, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     const job = new MainJob(child, logFile, logStart);
     const deadline = Date.now() + timeoutMs;

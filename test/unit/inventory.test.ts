@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -25,7 +25,10 @@ function problemsOf(fn: () => unknown): string[] {
 describe('inventory', () => {
   it('the example homelab validates, with defaults and ~ expanded', () => {
     const inv = loadInventory(example);
-    assert.deepEqual(Object.keys(inv.hosts), ['pumped-piglet', 'still-fawn', 'fun-bedbug', 'pve']);
+    // the four Proxmox hosts, and the Frigate node VM's own sshd the Phase 3 copy streams into
+    assert.deepEqual(Object.keys(inv.hosts), ['pumped-piglet', 'still-fawn', 'fun-bedbug', 'pve', 'k3s-vm-still-fawn']);
+    assert.equal(inv.frigate?.copy.nodeHost, 'k3s-vm-still-fawn');
+    assert.equal(inv.hosts['k3s-vm-still-fawn']?.address, inv.k3s.nodes['k3s-vm-still-fawn']?.address);
     assert.equal(inv.hosts['still-fawn']?.port, 22);
     assert.equal(inv.ssh.knownHostsPath, join(homedir(), '.ssh/known_hosts'));
     assert.equal(inv.ssh.user, 'root');
@@ -84,6 +87,12 @@ extra: 1
     assert.ok(problems.includes('ssh.bogus: unknown key'));
     assert.ok(problems.some((p) => /^k3s\.nodes\.n1\.host: unknown host "nowhere"/.test(p)));
     assert.ok(problems.some((p) => /^hosts\.Bad_Name: invalid name: must be a lowercase DNS label/.test(p)));
+  });
+
+  it("frigate.copy.nodeHost must be one of hosts (the node VM's sshd the copy streams into)", () => {
+    const text = readFileSync(example, 'utf8').replace('nodeHost: k3s-vm-still-fawn', 'nodeHost: no-such-vm');
+    const problems = problemsOf(() => parseInventory(text, '/tmp'));
+    assert.ok(problems.some((p) => /^frigate\.copy\.nodeHost: unknown host "no-such-vm": list the node VM's sshd under hosts/.test(p)), problems.join('\n'));
   });
 
   it('a missing section and YAML syntax errors are reported too', () => {
