@@ -211,18 +211,23 @@ export function frigateActivities(deps: ActivityDeps) {
     };
     const parts = batches(todo, f.copy.batchMiB * 1024 * 1024);
     const ctx = { exec: deps.exec, f, ct: ct(), node: nodeSsh(), signal: activityRunOptions().signal, onBytes: (n: number) => ((sent += n), progress()) };
-    // a batch is renamed into place while the next one streams; the accepts run in order
+    // the next batch streams once the CT has sent this one (while the node unpacks and sums it), and a
+    // batch is renamed into place while the next one streams; the accepts run in order
     let accepted: Promise<void> = Promise.resolve();
     let failed = false;
     for (const [i, part] of parts.entries()) {
       if (failed) break;
-      const batch = await streamBatch(ctx, part, i);
-      accepted = accepted.then(() => acceptBatch(ctx, batch)).then(() => {
+      let sentResolve!: () => void;
+      const sentOrFailed = new Promise<void>((resolve) => (sentResolve = resolve));
+      const streamed = streamBatch(ctx, part, i, sentResolve);
+      const prev = accepted;
+      accepted = streamed.then((batch) => prev.then(() => acceptBatch(ctx, batch))).then(() => {
         files += part.length;
         done += part.reduce((a, r) => a + r.size, 0);
         progress(true);
       });
       accepted.catch(() => (failed = true));
+      await Promise.race([sentOrFailed, streamed.then(() => undefined, () => undefined)]);
     }
     await accepted;
     return parts.length;

@@ -59,9 +59,9 @@ export interface StreamedBatch {
 
 /**
  * One batch streamed into its own staging dir on the node and checked at both ends; nothing is in
- * place yet (acceptBatch). Throws (retryable) when a side failed.
+ * place yet (acceptBatch). `onSent` is called once the CT's side is done. Throws (retryable) when a side failed.
  */
-export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], index: number): Promise<StreamedBatch> {
+export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], index: number, onSent?: () => void): Promise<StreamedBatch> {
   if (!ctx.exec.stream) throw new Error('this executor cannot stream');
   const paths = files.map((x) => x.path);
   const src = await ctx.exec.stream(ctx.ct, cmd.tarOutWithSums(ctx.f, paths), { signal: ctx.signal });
@@ -88,6 +88,8 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
     src.stdout.resume();
   }).catch(() => undefined);
   // one side failing must not leave the other waiting on a stream that never moves again
+  // the CT has sent everything: the next batch may start while the node unpacks and sums this one
+  void src.done.then(() => onSent?.(), () => undefined);
   const [s, d] = await Promise.all([
     src.done.catch((e: unknown) => (dst.close(), Promise.reject(e))),
     dst.done.catch((e: unknown) => (src.close(), Promise.reject(e))),
