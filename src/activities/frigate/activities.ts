@@ -219,15 +219,15 @@ export function frigateActivities(deps: ActivityDeps) {
       if (failed) break;
       let sentResolve!: () => void;
       const sentOrFailed = new Promise<void>((resolve) => (sentResolve = resolve));
-      const streamed = streamBatch(ctx, part, i, sentResolve);
+      const arrived = streamBatch(ctx, part, i, sentResolve);
       const prev = accepted;
-      accepted = streamed.then((batch) => prev.then(() => acceptBatch(ctx, batch))).then(() => {
+      accepted = arrived.then((batch) => prev.then(() => acceptBatch(ctx, batch))).then(() => {
         files += part.length;
         done += part.reduce((a, r) => a + r.size, 0);
         progress(true);
       });
       accepted.catch(() => (failed = true));
-      await Promise.race([sentOrFailed, streamed.then(() => undefined, () => undefined)]);
+      await Promise.race([sentOrFailed, arrived.then(() => undefined, () => undefined)]);
     }
     await accepted;
     return parts.length;
