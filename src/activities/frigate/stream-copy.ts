@@ -39,7 +39,11 @@ export function batches(files: CopyFile[], batchBytes: number): CopyFile[][] {
   return out;
 }
 
-/** `sha256sum` output (`<hex>  <path>`, paths already validated: no escaping) → path → sha256. */
+/**
+ * Checksum lines → path → sha256: coreutils `sha256sum` (src/digest.c `output_file`: `<hex>  <path>`,
+ * `<hex> *<path>` in binary mode) and `openssl dgst -sha256 -r` (apps/dgst.c `print_out`, the coreutils
+ * format: `<hex> *<path>`). Paths are checked recording paths, so neither escapes them.
+ */
 export function parseSums(text: string): Map<string, string> {
   const sums = new Map<string, string>();
   for (const line of text.split('\n')) {
