@@ -6,10 +6,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { frigateSchema } from '../../src/inventory/frigate';
 import { acceptStaged, untarToStaging } from '../../src/activities/frigate/commands';
-import { batches, parseSums } from '../../src/activities/frigate/stream-copy';
+import { batches, parseSums, streamBatch } from '../../src/activities/frigate/stream-copy';
+import type { Executor, StreamingCommand } from '../../src/activities/exec/types';
 
 const MiB = 1024 * 1024;
 
@@ -61,5 +63,24 @@ describe('streamed copy', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('a stream that stops moving fails the batch (retryable) and closes both channels', async () => {
+    const f = frigateSchema.parse({ node: 'n', lxc: { host: 'h', ctid: 113 } });
+    const closed: string[] = [];
+    // a CT that never sends a byte, a node that waits for them: what a dead link looks like
+    const channel = (name: string): StreamingCommand => {
+      let lost!: (e: Error) => void;
+      const done = new Promise<never>((_, reject) => (lost = reject));
+      return { stdout: new PassThrough(), stdin: new PassThrough(), done, close: () => (closed.push(name), lost(new Error(`connection to ${name} lost`))) };
+    };
+    const exec: Executor = {
+      run: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+      stream: async (t) => channel(t.host),
+      close: async () => undefined,
+    };
+    const ctx = { exec, f, ct: { kind: 'lxc' as const, host: 'h', ctid: 113 }, node: { kind: 'host' as const, host: 'n' }, stallMs: 200 };
+    await assert.rejects(streamBatch(ctx, [{ path: 'recordings/a.mp4', size: 1 }], 0), /stalled: no data for 0 s; both channels closed/);
+    assert.deepEqual([...new Set(closed)].sort(), ['h', 'n']);
   });
 });

@@ -19,6 +19,8 @@ export interface StreamCopyContext {
   signal?: AbortSignal;
   /** Bytes that came out of the CT so far in this batch (for the heartbeat). */
   onBytes?: (n: number) => void;
+  /** No byte from the CT for this long: both channels are closed and the batch fails (retryable). Default 60 s. */
+  stallMs?: number;
 }
 
 /** Files in batches of about `batchBytes` (a file larger than that is a batch of its own). */
@@ -84,6 +86,18 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
     bytes += d.length;
     ctx.onBytes?.(d.length);
   });
+  // a stalled stream (a dead link, a hung disk) must end the attempt, not hold it forever
+  let stalled = false;
+  let lastByte = Date.now();
+  src.stdout.on('data', () => (lastByte = Date.now()));
+  const stallMs = ctx.stallMs ?? 60_000;
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastByte < stallMs) return;
+    stalled = true;
+    src.close();
+    dst.close();
+  }, Math.min(5_000, stallMs));
+  void Promise.allSettled([src.done, dst.done]).then(() => clearInterval(watchdog));
   src.stdout.pipe(dst.stdin);
   // tar -x stops reading at the archive's end marker, before the last record's padding: once the node's
   // side is done, the rest of the CT's output is read and dropped, or the CT's channel never closes
@@ -94,12 +108,14 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
   // one side failing must not leave the other waiting on a stream that never moves again
   // the CT has sent everything: the next batch may start while the node unpacks and sums this one
   void src.done.then(() => onSent?.(), () => undefined);
+  const from = describeTarget(ctx.ct);
+  const to = describeTarget(ctx.node);
+  const stall = () => new Error(`the copy from ${from} to ${to} stalled: no data for ${Math.round(stallMs / 1000)} s; both channels closed`);
   const [s, d] = await Promise.all([
     src.done.catch((e: unknown) => (dst.close(), Promise.reject(e))),
     dst.done.catch((e: unknown) => (src.close(), Promise.reject(e))),
-  ]);
-  const from = describeTarget(ctx.ct);
-  const to = describeTarget(ctx.node);
+  ]).catch((e: unknown) => Promise.reject(stalled ? stall() : e));
+  if (stalled) throw stall();
   const otherLines = (t: string) => t.split('\n').filter((l) => l && !/^[0-9a-f]{64} /.test(l)).join('; ');
   if (s.exitCode !== 0) throw new Error(`tar in ${from} exited ${s.exitCode ?? s.signal}${s.exitCode === 97 ? ' (the checksum failed)' : ''}: ${otherLines(s.stderr).slice(0, 400)}`);
   if (d.exitCode !== 0) throw new Error(`tar on ${to} exited ${d.exitCode ?? d.signal}: ${d.stderr.trim().slice(0, 400)}`);
