@@ -715,10 +715,15 @@ async function main(): Promise<void> {
         };
         planWall();
         const plan = summary(Array.from({ length: cfg.planRuns }, planWall));
+        // the same with a guest agent that answers at once: what the qm polls cost the plan
+        lab.setAgentPollMs(40);
+        const planFastAgent = summary(Array.from({ length: cfg.planRuns }, planWall));
+        lab.setAgentPollMs(1000);
         results.cli = {
           help,
           status,
           planRejoin: plan,
+          planRejoinAgentPoll40ms: planFastAgent,
           goalsMs: { help: GOALS.helpMs, status: GOALS.statusMs, planRejoin: GOALS.planRejoinMs },
           ratios: { helpTsxOverCompiled: round(help.tsx.medianMs / help.compiled.medianMs, 2), statusTsxOverCompiled: round(status.tsx.medianMs / status.compiled.medianMs, 2) },
         };

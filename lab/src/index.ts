@@ -19,7 +19,7 @@ import { isBuiltLab, killLab, MACHINE_MOUNT_POINTS, powerOffLab, powerOnLab } fr
 import { alive, findPids, portFree } from './proc';
 import { hostKeyPath, startSshd, writeSshdConfig } from './sshd';
 import { assertLabRequirements } from './requirements';
-import { readJsonOr, readLabJson, vmDir, writeLabJson } from './state';
+import { readJsonOr, readLabJson, vmDir, writeLabJson, updateLabJson } from './state';
 import {
   DEFAULT_IOMMU_GROUPS, FIRST_HOST, GO_VERSION, HOSTS, HTTP_HOST_OCTET, HTTP_PORT, K3S_COMMIT, K3S_VERSION,
   SSH_PORT, STALE_HOST, STANDINS_DIR, hostAddress, labVms, nodeAddress, type ExtraNode, type LabJson,
@@ -379,6 +379,11 @@ export class Lab {
     } catch {
       return null;
     }
+  }
+
+  /** From now on `qm guest exec` polls the guest agent every `ms` (the real qm: 1000). */
+  setAgentPollMs(ms: number): void {
+    updateLabJson(this.dir, (j) => (j.agentPollMs = ms));
   }
 
   /** Every new SSH session to any lab host starts `ms` later (0 turns it off). */

@@ -97,8 +97,9 @@ export async function plan(runbook: string, opts: StartOptions, json: boolean): 
 export async function status(id: string, json: boolean): Promise<void> {
   await withClient(async (client) => {
     const handle = client.workflow.getHandle(id);
-    // the heartbeat of a change in flight is a view only: a run that is gone still answers its query
-    const [s, progress] = await Promise.all([handle.query(statusQuery) as Promise<RunbookStatus>, heartbeats(client, handle).catch(() => [])]);
+    const s: RunbookStatus = await handle.query(statusQuery);
+    // a step in flight: what its activity last said in its heartbeat (a view only; at a gate, no extra call)
+    const progress = s.steps.some((x) => x.state === 'running') ? await heartbeats(client, handle).catch(() => []) : [];
     output(json, progress.length ? { ...s, progress } : s, printStatus(s, progress));
   });
 }
