@@ -105,12 +105,12 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
     src.stdout.unpipe(dst.stdin);
     src.stdout.resume();
   }).catch(() => undefined);
-  // one side failing must not leave the other waiting on a stream that never moves again
   // the CT has sent everything: the next batch may start while the node unpacks and sums this one
   void src.done.then(() => onSent?.(), () => undefined);
   const from = describeTarget(ctx.ct);
   const to = describeTarget(ctx.node);
   const stall = () => new Error(`the copy from ${from} to ${to} stalled: no data for ${Math.round(stallMs / 1000)} s; both channels closed`);
+  // one side failing must not leave the other waiting on a stream that never moves again
   const [s, d] = await Promise.all([
     src.done.catch((e: unknown) => (dst.close(), Promise.reject(e))),
     dst.done.catch((e: unknown) => (src.close(), Promise.reject(e))),
