@@ -6,6 +6,7 @@
 import { Lab } from '../lab/src';
 import { frigateActivities } from '../src/activities/frigate/activities';
 import { createExecutor } from '../src/activities/exec/executor';
+import { pipeInto } from '../src/activities/exec/pipe';
 import { loadInventory } from '../src/inventory/load';
 import { round, summary, type Summary } from './stats';
 
@@ -43,8 +44,7 @@ export async function benchCopy(lab: Lab, opts: { mib: number; runs: number; old
     src.stdin.end();
     const dst = await exec.stream!(node, 'mkdir -p /var/tmp/raw-copy && cd /var/tmp/raw-copy && tar -xf -');
     dst.stdout.resume(); // a channel closes only once its output has been read
-    src.stdout.pipe(dst.stdin);
-    void dst.done.finally(() => src.stdout.resume());
+    pipeInto(src, dst);
     const [s, d] = await Promise.all([src.done, dst.done]);
     if (s.exitCode !== 0 || d.exitCode !== 0) throw new Error(`raw tar: ${s.stderr} ${d.stderr}`);
   };

@@ -2,6 +2,7 @@
 // VM's own sshd through another; the worker only pipes bytes. A file is put in place only once its
 // sha256 on the node equals its sha256 in the CT, so a crash re-sends at most the batch in flight.
 import type { FrigateInventory } from '../../inventory/frigate';
+import { pipeInto } from '../exec/pipe';
 import { describeTarget } from '../exec/targets';
 import type { Executor, StreamingCommand, Target } from '../exec/types';
 import * as cmd from './commands';
@@ -82,14 +83,14 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
   let bytes = 0;
   const nodeOut: Buffer[] = [];
   dst.stdout.on('data', (d: Buffer) => nodeOut.push(d));
-  src.stdout.on('data', (d: Buffer) => {
-    bytes += d.length;
-    ctx.onBytes?.(d.length);
-  });
   // a stalled stream (a dead link, a hung disk) must end the attempt, not hold it forever
   let stalled = false;
   let lastByte = Date.now();
-  src.stdout.on('data', () => (lastByte = Date.now()));
+  src.stdout.on('data', (d: Buffer) => {
+    bytes += d.length;
+    lastByte = Date.now();
+    ctx.onBytes?.(d.length);
+  });
   const stallMs = ctx.stallMs ?? 60_000;
   const watchdog = setInterval(() => {
     if (Date.now() - lastByte < stallMs) return;
@@ -98,13 +99,7 @@ export async function streamBatch(ctx: StreamCopyContext, files: CopyFile[], ind
     dst.close();
   }, Math.min(5_000, stallMs));
   void Promise.allSettled([src.done, dst.done]).then(() => clearInterval(watchdog));
-  src.stdout.pipe(dst.stdin);
-  // tar -x stops reading at the archive's end marker, before the last record's padding: once the node's
-  // side is done, the rest of the CT's output is read and dropped, or the CT's channel never closes
-  void dst.done.finally(() => {
-    src.stdout.unpipe(dst.stdin);
-    src.stdout.resume();
-  }).catch(() => undefined);
+  pipeInto(src, dst); // the node's tar stops before the CT's padding: the rest is read and dropped
   // the CT has sent everything: the next batch may start while the node unpacks and sums this one
   void src.done.then(() => onSent?.(), () => undefined);
   const from = describeTarget(ctx.ct);
